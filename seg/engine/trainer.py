@@ -1,0 +1,206 @@
+"""The training loop shared by every task: iterations, AMP, DDP, checkpoints, logs, validation, signals.
+
+The task plugs in its parts: the model, the training dataset (+ collate), a `step(model, batch) ->
+loss` callable (forward and loss; the batch is already on the device) and a `validate(model) ->
+{metric: value}` callable run on every rank (rank 0's result counts). Counting is in iterations; an epoch-based recipe sets
+`val_every` to the iterations of one epoch (see iterations_per_epoch).
+"""
+from __future__ import annotations
+
+import math
+import pathlib
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from seg.engine import distributed as dist
+from seg.engine.checkpoint import (capture_rng_state, load_checkpoint, resolve_resume, restore_rng_state,
+                                   save_checkpoint, unwrap_model)
+from seg.engine.logging import ScalarLogger
+from seg.engine.prepare import StopSignal, move_to_device, prepare_model, resolve_amp, seed_everything, worker_init
+from seg.engine.sampler import ResumableSampler, SeededSamples
+
+
+@dataclass
+class LoopConfig:
+    """How the loop runs; nothing task-specific."""
+    iterations: int  # optimiser steps in the whole run
+    batch_size: int  # samples per process and step
+    seed: int = 0  # data order, augmentation, and rank r's own RNGs (seed + r)
+    num_workers: int = 0  # loader processes per training process
+    amp: str = "auto"  # auto | off | bf16 | fp16 (see prepare.resolve_amp)
+    channels_last: bool = False
+    log_every: int = 20  # iterations between logged scalars
+    checkpoint_every: int = 1000  # iterations between last.pth writes; always at the end
+    val_every: int = 0  # iterations between validations; 0: only at the end
+    best_metric: str = "mIoU"  # key of validate()'s dict that selects best.pth (higher is better)
+    resume: Optional[str] = None  # None | "auto" | checkpoint path
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The loss became NaN or infinite; the run stopped without writing a checkpoint."""
+
+
+def iterations_per_epoch(dataset_len: int, batch_size: int, world_size: int = 1) -> int:
+    """Returns the optimiser steps in one pass over the data (full batches on every rank)."""
+    return dataset_len // (batch_size * world_size)
+
+
+def train(model: torch.nn.Module, dataset, step: Callable, optimizer: torch.optim.Optimizer, scheduler,
+          loop: LoopConfig, *, run_dir, config: dict, device: torch.device, collate_fn=None,
+          validate: Optional[Callable] = None) -> dict:
+    """Returns {"iteration", "status" ("finished" | "interrupted"), "best", "metrics"} after training.
+
+    The optimiser and scheduler must already hold `model`'s parameters (SyncBatchNorm conversion,
+    moving to the device and DDP wrapping keep the same parameter objects). Only rank 0 writes
+    <run_dir>/last.pth, best.pth, log.jsonl and the TensorBoard events; `config` is stored in each
+    checkpoint as is.
+    """
+    rank, world_size, main = dist.get_rank(), dist.get_world_size(), dist.is_main_process()
+    run_dir = pathlib.Path(run_dir)
+    amp_dtype, scaler = resolve_amp(loop.amp, device)
+    model = prepare_model(model, device, channels_last=loop.channels_last)
+    best_key = f"best_{loop.best_metric.lower()}"
+    start, best, metrics = 0, None, {}
+
+    resume_path = resolve_resume(loop.resume, run_dir)
+    if resume_path is not None:
+        state = load_checkpoint(resume_path, map_location=device)
+        start, best = _load_state(state, model, optimizer, scheduler, scaler, best_key, rank, world_size)
+        if main:
+            print(f"resumed from {resume_path} at iteration {start}")
+    else:
+        seed_everything(loop.seed + rank)
+    if start >= loop.iterations:
+        return {"iteration": start, "status": "finished", "best": best, "metrics": metrics}
+
+    def checkpoint(iteration: int, name: str) -> None:
+        # every rank joins the gather of RNG states; rank 0 alone writes
+        rng = dist.all_gather_object(capture_rng_state())
+        if main:
+            save_checkpoint({
+                "model": unwrap_model(model).state_dict(), "config": config, "iteration": iteration,
+                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "scaler": scaler.state_dict() if scaler is not None else None,
+                "rng": rng, best_key: best, "best_metric": loop.best_metric,
+            }, run_dir / name)
+
+    sampler = ResumableSampler(len(dataset), batch_size=loop.batch_size, seed=loop.seed, rank=rank,
+                               world_size=world_size, start_batch=start)
+    loader = DataLoader(SeededSamples(dataset), batch_size=loop.batch_size, sampler=sampler,
+                        num_workers=loop.num_workers, collate_fn=collate_fn, pin_memory=device.type == "cuda",
+                        worker_init_fn=worker_init,
+                        # its own generator: drawing the workers' base seed must not touch the global RNG
+                        generator=torch.Generator().manual_seed(loop.seed + rank))
+    logger = ScalarLogger(run_dir, enabled=main)
+    stop = StopSignal()
+    bar = tqdm(total=loop.iterations, initial=start, disable=not main, dynamic_ncols=True, desc="train")
+    window = {"loss": 0.0, "steps": 0, "time": 0.0}
+    iteration, status, batches = start, "finished", None
+    model.train()
+    try:
+        batches = iter(loader)
+        while iteration < loop.iterations:
+            if _agree(stop.requested, device):
+                status = "interrupted"
+                break
+            tic = time.perf_counter()
+            batch = move_to_device(next(batches), device, channels_last=loop.channels_last)
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                loss = step(model, batch)
+            mean_loss = dist.all_reduce_sum(loss.detach().float().clone()).item() / world_size
+            if not math.isfinite(mean_loss):
+                raise NonFiniteLossError(
+                    f"loss is {mean_loss} at iteration {iteration + 1} — stopped; {run_dir / 'last.pth'} keeps the last "
+                    f"good state. Lower train.lr, or try train.amp=off, then resume with train.resume=auto")
+            optimizer.zero_grad(set_to_none=True)
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                loss.backward()
+                optimizer.step()
+            scheduler.step()
+            iteration += 1
+            window["loss"] += mean_loss
+            window["steps"] += 1
+            window["time"] += time.perf_counter() - tic
+            if main:
+                images_per_s = window["steps"] * loop.batch_size * world_size / max(window["time"], 1e-9)
+                bar.set_postfix(loss=f"{mean_loss:.4f}", lr=f"{optimizer.param_groups[0]['lr']:.2e}",
+                                img_s=f"{images_per_s:.2f}", refresh=False)
+                bar.update(1)
+            if iteration % loop.log_every == 0 or iteration == loop.iterations:
+                logger.log(iteration, {
+                    "train/loss": window["loss"] / window["steps"], "train/lr": optimizer.param_groups[0]["lr"],
+                    "train/images_per_s": window["steps"] * loop.batch_size * world_size / max(window["time"], 1e-9)})
+                window = {"loss": 0.0, "steps": 0, "time": 0.0}
+            if validate is not None and ((loop.val_every and iteration % loop.val_every == 0)
+                                         or iteration == loop.iterations):
+                metrics = _validate(model, validate, iteration, logger, bar, loop.best_metric)
+                improved = bool(metrics) and (best is None or metrics[loop.best_metric] > best)
+                if _agree(improved, device):  # every rank joins the checkpoint's RNG gather
+                    best = metrics.get(loop.best_metric, best)
+                    checkpoint(iteration, "best.pth")
+            if iteration % loop.checkpoint_every == 0 or iteration == loop.iterations:
+                checkpoint(iteration, "last.pth")
+        dist.broadcast_buffers(unwrap_model(model))  # ranks end with identical weights and statistics
+        if status == "interrupted":
+            checkpoint(iteration, "last.pth")
+            if main:
+                bar.write(f"stopped by {stop.signal_name} at iteration {iteration}; saved {run_dir / 'last.pth'} "
+                          f"— continue with train.resume=auto")
+    finally:
+        bar.close()
+        logger.close()
+        stop.restore()
+        del batches
+    return {"iteration": iteration, "status": status, "best": best, "metrics": metrics}
+
+
+def _agree(flag: bool, device: torch.device) -> bool:
+    """Returns True on every rank when any rank's flag is set, so all ranks stop at the same iteration."""
+    if dist.get_world_size() == 1:
+        return flag
+    return dist.all_reduce_sum(torch.tensor([float(flag)], device=device)).item() > 0
+
+
+def _validate(model, validate: Callable, iteration: int, logger: ScalarLogger, bar, best_metric: str) -> dict:
+    """Returns validate()'s metrics, logged as val/<name> by rank 0.
+
+    validate runs on every rank, so it can shard the images and all-reduce its counts (as
+    seg.evaluation.evaluate does); rank 0's numbers are the ones logged and compared.
+    """
+    inner = unwrap_model(model)
+    dist.broadcast_buffers(inner)
+    inner.eval()
+    with torch.no_grad():
+        metrics = validate(inner) or {}
+    inner.train()
+    if metrics and best_metric not in metrics:
+        raise KeyError(f"validate() returned {sorted(metrics)} without LoopConfig.best_metric={best_metric!r} "
+                       f"— return it or set best_metric to one of these keys")
+    if dist.is_main_process():
+        logger.log(iteration, {f"val/{k}": v for k, v in metrics.items()})
+        bar.write(f"iteration {iteration}: " + ", ".join(f"{k} {v:.2f}" for k, v in metrics.items()))
+    return metrics
+
+
+def _load_state(state, model, optimizer, scheduler, scaler, best_key, rank, world_size):
+    """Returns (iteration, best) after loading a checkpoint's weights, optimiser, schedule, scaler and RNGs."""
+    unwrap_model(model).load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    if scaler is not None and state.get("scaler"):
+        scaler.load_state_dict(state["scaler"])
+    rng = state.get("rng") or []
+    if len(rng) == world_size:
+        restore_rng_state(rng[rank])
+    else:  # another process count: no per-rank state to continue, so derive a fresh one
+        seed_everything(state["iteration"] * 1000 + rank)
+    return state["iteration"], state.get(best_key)

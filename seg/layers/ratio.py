@@ -1,0 +1,268 @@
+"""The partial-padding ratio r = ||1|| / ||M|| (paper eq. 2 and 5).
+
+When the real region is a rectangle (the whole input in padding mode, or a padded crop), the
+number of real taps in a window factorises: ||M|| = real_rows * real_cols. The ratio is then a
+row factor times a column factor, (k_h / real_rows) * (k_w / real_cols), each a function of one
+axis only. That is what this file exploits:
+
+* padding mode (eager): the factors differ from 1 only in a few border rows and columns, so they
+  are kept as short "strips" in a module-level cache keyed on the conv geometry, the input
+  (H, W), the device and the dtype. The key never holds a module or a batch size, so `.to()`,
+  `deepcopy`, DDP and DataParallel replicas all find the same entries (replica threads at worst
+  both build an identical entry), and a new batch size never recomputes them.
+* padding mode (torch.compile / export): the factors are computed from the input shape with a
+  handful of tensor ops, so a traced graph follows the input size instead of baking a ratio in.
+* rectangle masks: per-sample factors from the mask's bounding box, in closed form.
+* any other mask: the general path, a convolution of the mask with ones (eq. 2 as written).
+
+A window with no real pixel has ratio 0, never inf: the ratio is computed in float32 (float64
+for float64 inputs) from integer counts, so float16/bfloat16 never see a division by zero.
+"""
+from typing import NamedTuple, Optional
+
+import torch
+import torch.nn.functional as F
+
+
+class Strip(NamedTuple):
+    """Output rows (axis 2) or columns (axis 3) start:start+length whose ratio factor is not 1."""
+
+    axis: int
+    start: int
+    length: int
+    factor: torch.Tensor  # k / real_taps, shaped to broadcast along its axis
+    bias_factor: torch.Tensor  # 1 - factor where the window has a real tap, else 0
+    keep: Optional[torch.Tensor]  # 0 where the window has no real tap; None when there is none
+
+
+_PLANS: dict = {}
+
+
+def clear_ratio_cache() -> None:
+    """Empties the border-strip cache (the benchmark uses this to time a first iteration)."""
+    _PLANS.clear()
+    _RECTANGLE_PLANS.clear()
+
+
+def output_length(length, kernel: int, stride: int, padding: int, dilation: int):
+    """Returns the output length of a convolution along one axis (int or symbolic int)."""
+    return (length + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def real_taps(out_index, kernel: int, stride: int, padding: int, dilation: int, start, stop):
+    """Returns how many of the window's taps fall in the real interval [start, stop).
+
+    Works on Python ints and on integer tensors alike (broadcasting), so the cached eager path
+    and the traced path share one formula.
+    """
+    first = out_index * stride - padding  # input position of tap 0
+    lo = -((first - start) // dilation)  # ceil((start - first) / dilation): first real tap
+    hi = -((first - stop) // dilation)  # ceil((stop - first) / dilation): one past the last
+    if isinstance(lo, torch.Tensor):
+        return (hi.clamp(max=kernel) - lo.clamp(min=0)).clamp(min=0)
+    return max(0, min(kernel, hi) - max(0, lo))
+
+
+def axis_factors(out_len, kernel, stride, padding, dilation, start, stop, device, dtype):
+    """Returns k / real_taps for every output position along one axis (0 where no real tap).
+
+    start/stop are ints (the whole axis) or (N, 1) tensors (one rectangle per sample); the result
+    is (out_len,) or (N, out_len).
+    """
+    index = torch.arange(out_len, device=device)
+    count = real_taps(index, kernel, stride, padding, dilation, start, stop).to(dtype)
+    return torch.where(count > 0, kernel / count.clamp(min=1), torch.zeros_like(count))
+
+
+def border_plan(size, kernel, stride, padding, dilation, device, dtype) -> tuple:
+    """Returns the Strips of a whole-input (padding mode) ratio for input size (H, W); cached.
+
+    The key is the geometry, the input size, the device and the dtype: nothing that a batch size,
+    a module instance or a replica could change.
+    """
+    key = (size[0], size[1], kernel, stride, padding, dilation, device, dtype)
+    plan = _PLANS.get(key)
+    if plan is None:
+        spans = [(2 + axis, start, counts, kernel[axis]) for axis in (0, 1)
+                 for start, counts in _axis_spans(size[axis], kernel[axis], stride[axis],
+                                                  padding[axis], dilation[axis])]
+        plan = _PLANS[key] = _strips(spans, device, dtype)
+    return plan
+
+
+def _axis_spans(length, kernel, stride, padding, dilation):
+    """Returns [(start, real_taps per output position)] of the border strips of one axis."""
+    out_len = output_length(length, kernel, stride, padding, dilation)
+    # Only windows that start before the input or end after it can miss taps.
+    lead = min(out_len, -(-padding // stride))
+    last_tap = dilation * (kernel - 1) - padding  # input position of the last tap of window 0
+    trail_from = max(lead, -(-(length - last_tap) // stride))  # first window ending past the input
+    if trail_from >= out_len:  # lead and trail strips meet: one strip over the whole axis
+        lead, trail_from = out_len, out_len
+    # One narrow() view per strip: strided views covering both strips at once were measured
+    # 10-100x slower on CPU (no vectorised kernel for such strides).
+    return [(start, [real_taps(o, kernel, stride, padding, dilation, 0, length)
+                     for o in range(start, stop)])
+            for start, stop in ((0, lead), (trail_from, out_len)) if stop > start]
+
+
+def _strips(spans, device, dtype):
+    # All numbers go to the device in one tensor (a first iteration pays one copy per geometry);
+    # each strip's factor, bias factor and keep mask are views into it.
+    values = []
+    for _, _, counts, kernel in spans:
+        values += [kernel / n if n else 0.0 for n in counts]
+        values += [1.0 - kernel / n if n else 0.0 for n in counts]
+        values += [1.0 if n else 0.0 for n in counts]
+    table = torch.tensor(values, dtype=dtype, device=device)
+    views = table.split([len(counts) for _, _, counts, _ in spans for _ in range(3)])
+    strips = []
+    for i, (axis, start, counts, _) in enumerate(spans):
+        # Row factors broadcast over the columns that follow them; column factors are last.
+        factor, bias_factor, keep = views[3 * i:3 * i + 3]
+        keep = keep if 0 in counts else None
+        if axis == 2:
+            factor, bias_factor = factor[:, None], bias_factor[:, None]
+            keep = None if keep is None else keep[:, None]
+        strips.append(Strip(axis, start, len(counts), factor, bias_factor, keep))
+    return tuple(strips)
+
+
+def ratio_dtype(dtype: torch.dtype) -> torch.dtype:
+    """Returns the dtype the ratio is computed in: float64 for float64 inputs, else float32."""
+    return torch.float64 if dtype == torch.float64 else torch.float32
+
+
+def full_ratio(height, width, kernel, stride, padding, dilation, device, dtype) -> torch.Tensor:
+    """Returns the whole-input ratio map (H_out, W_out) from the (possibly symbolic) input size."""
+    maps = []
+    for axis, length in enumerate((height, width)):
+        geometry = (kernel[axis], stride[axis], padding[axis], dilation[axis])
+        out_len = output_length(length, *geometry)
+        maps.append(axis_factors(out_len, *geometry, 0, length, device, dtype))
+    return maps[0][:, None] * maps[1][None, :]
+
+
+def rectangle_bounds(valid: torch.Tensor):
+    """Returns ((top, bottom), (left, right)) as (N, 1) tensors if every sample's mask is one
+    axis-aligned rectangle (possibly empty), else None."""
+    bounds, inside = [], []
+    profiles = (valid.amax(dim=3).flatten(1), valid.amax(dim=2).flatten(1))  # (N, H), (N, W)
+    for profile in profiles:
+        start = profile.argmax(dim=1, keepdim=True)  # first real row/column (0 if none)
+        stop = start + profile.sum(dim=1, keepdim=True).long()
+        index = torch.arange(profile.shape[1], device=valid.device)
+        inside.append((index >= start) & (index < stop))
+        bounds.append((start, stop))
+    box = inside[0][:, None, :, None] & inside[1][:, None, None, :]
+    return tuple(bounds) if torch.equal(box, valid != 0) else None
+
+
+def mask_ratio(valid, kernel, stride, padding, dilation):
+    """Returns (ratio, valid_out), both (N, 1, H_out, W_out) in float32 (float64 for float64
+    masks), for a 0/1 mask valid (N, 1, H, W) zero-padded by `padding` (eq. 2 and 3)."""
+    dtype = ratio_dtype(valid.dtype)
+    # The rectangle test reads the mask back (a sync); a traced graph takes the general path.
+    bounds = None if torch.compiler.is_compiling() else rectangle_bounds(valid)
+    if bounds is not None:
+        factors = []
+        for axis, (start, stop) in enumerate(bounds):
+            geometry = (kernel[axis], stride[axis], padding[axis], dilation[axis])
+            out_len = output_length(valid.shape[2 + axis], *geometry)
+            factors.append(axis_factors(out_len, *geometry, start, stop, valid.device, dtype))
+        ratio = factors[0][:, None, :, None] * factors[1][:, None, None, :]
+    else:
+        ones = torch.ones(1, 1, *kernel, dtype=dtype, device=valid.device)
+        count = F.conv2d(valid.to(dtype), ones, None, stride, padding, dilation)
+        # Counts are small integers; round() guards against a backend's summation error.
+        count = count.round()
+        ratio = torch.where(count > 0, kernel[0] * kernel[1] / count.clamp(min=1),
+                            torch.zeros_like(count))
+    return ratio, (ratio > 0).to(dtype)
+
+
+class RectanglePlan(NamedTuple):
+    """How to run a masked conv whose real region is one rectangle (see rectangle_plan)."""
+
+    out_size: tuple  # (H_out, W_out) of the whole map
+    out_box: tuple  # (row_lo, row_hi, col_lo, col_hi): the outputs that can see a real pixel
+    crop: tuple  # (row0, row1, col0, col1): the real input pixels those outputs read
+    pads: tuple  # (left, right, top, bottom): the zeros around the crop that they read (F.pad order)
+    strips: tuple  # Strips of the ratio, positions relative to out_box
+    rows: torch.Tensor  # (H_out, 1): 1 where a window's rows hold a real pixel, else 0
+    cols: torch.Tensor  # (W_out,): the same for columns; valid_out = rows * cols
+
+
+_RECTANGLE_PLANS: dict = {}
+_RECTANGLE_PLANS_MAX = 4096  # padded training batches bring many rectangles: bound the cache
+
+
+def rectangle_plan(size, box, kernel, stride, padding, dilation, device, dtype):
+    """Returns the RectanglePlan of the real rectangle box = (top, bottom, left, right) of an
+    input of size (H, W) zero-padded by `padding`, or None if no window sees a real pixel; cached.
+
+    Windows outside out_box read holes only (output and valid_out 0); inside it the ratio is 1
+    except in the strips, the windows across the rectangle's edge. So the conv needs only the
+    real crop (plus the zeros its windows read) and a few re-weighted strips: no full-size mask
+    multiply and no full-size ratio map.
+    """
+    key = (size[0], size[1], box, kernel, stride, padding, dilation, device, dtype)
+    if key not in _RECTANGLE_PLANS:
+        if len(_RECTANGLE_PLANS) >= _RECTANGLE_PLANS_MAX:
+            _RECTANGLE_PLANS.clear()
+        axes = [_interval_spans(size[axis], box[2 * axis], box[2 * axis + 1], kernel[axis],
+                                stride[axis], padding[axis], dilation[axis]) for axis in (0, 1)]
+        plan = None
+        if None not in axes:
+            plan = _rectangle_plan(axes, kernel, device, dtype)
+        _RECTANGLE_PLANS[key] = plan
+    return _RECTANGLE_PLANS[key]
+
+
+def _interval_spans(length, start, stop, kernel, stride, padding, dilation):
+    """Returns (out_len, lo, hi, crop, pads, spans) of the real interval [start, stop) of one
+    axis: outputs lo:hi see a real pixel; spans [(position - lo, real taps per position)] list
+    the outputs whose taps are not all real. None when no output sees a real pixel."""
+    out_len = output_length(length, kernel, stride, padding, dilation)
+    reach = dilation * (kernel - 1)  # from a window's first tap to its last
+    lo = max(0, -(-(start + padding - reach) // stride))  # last tap at or after start
+    hi = min(out_len, (stop - 1 + padding) // stride + 1)  # first tap before stop
+    if start >= stop or lo >= hi:
+        return None
+    full_lo = max(lo, -(-(start + padding) // stride))  # first window with every tap real
+    full_hi = min(hi, max(full_lo, (stop - 1 - reach + padding) // stride + 1))
+    bounds = [(lo, hi)] if full_lo >= full_hi else [(lo, full_lo), (full_hi, hi)]
+    spans = [(a - lo, [real_taps(o, kernel, stride, padding, dilation, start, stop)
+                       for o in range(a, b)]) for a, b in bounds if b > a]
+    first, last = lo * stride - padding, (hi - 1) * stride - padding + reach + 1
+    crop = (max(first, start), min(last, stop))
+    return out_len, lo, hi, crop, (crop[0] - first, last - crop[1]), spans
+
+
+def _rectangle_plan(axes, kernel, device, dtype):
+    (h_out, row_lo, row_hi, row_crop, row_pads, row_spans), \
+        (w_out, col_lo, col_hi, col_crop, col_pads, col_spans) = axes
+    spans = [(2, start, counts, kernel[0]) for start, counts in row_spans]
+    spans += [(3, start, counts, kernel[1]) for start, counts in col_spans]
+    seen = []  # per axis: 1 where a window holds a real tap (a gap can occur when dilated)
+    for out_len, lo, hi, axis_spans in ((h_out, row_lo, row_hi, row_spans),
+                                        (w_out, col_lo, col_hi, col_spans)):
+        flags = [0.0] * lo + [1.0] * (hi - lo) + [0.0] * (out_len - hi)
+        for start, counts in axis_spans:
+            for offset, count in enumerate(counts):
+                flags[lo + start + offset] = 1.0 if count else 0.0
+        seen.append(torch.tensor(flags, dtype=dtype, device=device))
+    return RectanglePlan((h_out, w_out), (row_lo, row_hi, col_lo, col_hi),
+                         row_crop + col_crop, col_pads + row_pads,
+                         _strips(spans, device, dtype) if spans else (),
+                         seen[0][:, None], seen[1])
+
+
+def rectangle_boxes(valid: torch.Tensor):
+    """Returns [(top, bottom, left, right)] per sample (ints; empty: top == bottom) if every
+    sample's mask is one axis-aligned rectangle, else None."""
+    bounds = rectangle_bounds(valid)
+    if bounds is None:
+        return None
+    (top, bottom), (left, right) = bounds
+    return [tuple(box) for box in torch.cat([top, bottom, left, right], dim=1).tolist()]
