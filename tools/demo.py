@@ -7,6 +7,7 @@ render comparison images and plots. Every output lands under one folder, named a
 """
 import argparse
 import json
+import os
 import pathlib
 import shlex
 import subprocess
@@ -30,11 +31,17 @@ PADDINGS = ("zero", "partial")  # the config names: configs/deeplabv3plus_small_
 LEAVE_OUT = ("0", "1/3", "1/2", "2/3", "3/4", "7/8")  # paper table 7
 
 
+# One thread per step unless OMP_NUM_THREADS says otherwise: one core runs the whole demo well inside its
+# 15-minute budget, while on two cores shared with other jobs two OpenMP threads took several times the
+# CPU time per training iteration of one thread (they spin-wait for each other).
+ENV = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+
+
 def run(cmd: list[str]) -> None:
     """Runs one step in the repository root and stops the demo if it fails."""
     print(f"\n$ {shlex.join(cmd)}", flush=True)
     start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=REPO)
+    done = subprocess.run(cmd, cwd=REPO, env=ENV)
     if done.returncode != 0:
         sys.exit(f"demo: step failed with exit code {done.returncode}: {shlex.join(cmd)}")
     print(f"[{time.perf_counter() - start:.0f} s]", flush=True)
