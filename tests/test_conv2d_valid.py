@@ -7,12 +7,7 @@ from partial_reference import reference_partial_conv2d
 from seg.layers import PartialConv2d, conv2d_valid
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def make_input(seed=0):

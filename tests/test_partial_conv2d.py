@@ -10,13 +10,7 @@ from partial_reference import reference_partial_conv2d
 from seg.layers import PartialConv2d, partial_conv2d
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Tiny tensors on a shared 2-core machine: extra threads only wait for each other.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def random_case(rng: random.Random, dtype):

@@ -11,12 +11,7 @@ from seg.layers import PartialConv2d, clear_ratio_cache, set_padding
 from seg.layers import ratio
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def small_net():

@@ -10,12 +10,7 @@ from seg.layers import (PADDING_MODES, PartialConv2d, get_padding_mode, padding_
                         set_padding)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

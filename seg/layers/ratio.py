@@ -12,7 +12,11 @@ axis only. That is what this file exploits:
   both build an identical entry), and a new batch size never recomputes them.
 * padding mode (torch.compile / export): the factors are computed from the input shape with a
   handful of tensor ops, so a traced graph follows the input size instead of baking a ratio in.
-* rectangle masks: per-sample factors from the mask's bounding box, in closed form.
+* rectangle masks (eager): `rectangle_plan`, the same strips around one rectangle per sample,
+  plus the output box that can see a real pixel and the input crop it reads, so a masked conv
+  runs on the crop and re-weights strips, never a full-size mask or ratio map (cached; the
+  boxes themselves come from seg.layers.boxes).
+* rectangle masks (traced): per-sample factors from the mask's bounding box, in closed form.
 * any other mask: the general path, a convolution of the mask with ones (eq. 2 as written).
 
 A window with no real pixel has ratio 0, never inf: the ratio is computed in float32 (float64
@@ -114,7 +118,7 @@ def _strips(spans, device, dtype):
         values += [kernel / n if n else 0.0 for n in counts]
         values += [1.0 - kernel / n if n else 0.0 for n in counts]
         values += [1.0 if n else 0.0 for n in counts]
-    table = torch.tensor(values, dtype=dtype, device=device)
+    table = _cacheable_tensor(values, dtype, device)
     views = table.split([len(counts) for _, _, counts, _ in spans for _ in range(3)])
     strips = []
     for i, (axis, start, counts, _) in enumerate(spans):
@@ -126,6 +130,17 @@ def _strips(spans, device, dtype):
             keep = None if keep is None else keep[:, None]
         strips.append(Strip(axis, start, len(counts), factor, bias_factor, keep))
     return tuple(strips)
+
+
+def _cacheable_tensor(values, dtype, device) -> torch.Tensor:
+    """Returns torch.tensor(values) as a normal tensor even under torch.inference_mode.
+
+    Cached tensors outlive the call that built them: an inference tensor cached during an
+    evaluation under inference_mode would make every later training step fail ("Inference
+    tensors cannot be saved for backward").
+    """
+    with torch.inference_mode(False):
+        return torch.tensor(values, dtype=dtype, device=device)
 
 
 def ratio_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -187,10 +202,11 @@ class RectanglePlan(NamedTuple):
     out_size: tuple  # (H_out, W_out) of the whole map
     out_box: tuple  # (row_lo, row_hi, col_lo, col_hi): the outputs that can see a real pixel
     crop: tuple  # (row0, row1, col0, col1): the real input pixels those outputs read
-    pads: tuple  # (left, right, top, bottom): the zeros around the crop that they read (F.pad order)
+    pads: tuple  # (left, right, top, bottom), F.pad's order: the zeros around the crop they read
     strips: tuple  # Strips of the ratio, positions relative to out_box
     rows: torch.Tensor  # (H_out, 1): 1 where a window's rows hold a real pixel, else 0
     cols: torch.Tensor  # (W_out,): the same for columns; valid_out = rows * cols
+    valid_box: Optional[tuple]  # valid_out's rectangle (top, bottom, left, right); None: gaps
 
 
 _RECTANGLE_PLANS: dict = {}
@@ -244,25 +260,17 @@ def _rectangle_plan(axes, kernel, device, dtype):
         (w_out, col_lo, col_hi, col_crop, col_pads, col_spans) = axes
     spans = [(2, start, counts, kernel[0]) for start, counts in row_spans]
     spans += [(3, start, counts, kernel[1]) for start, counts in col_spans]
-    seen = []  # per axis: 1 where a window holds a real tap (a gap can occur when dilated)
+    seen, gaps = [], False  # per axis: 1 where a window holds a real tap (gaps when dilated)
     for out_len, lo, hi, axis_spans in ((h_out, row_lo, row_hi, row_spans),
                                         (w_out, col_lo, col_hi, col_spans)):
         flags = [0.0] * lo + [1.0] * (hi - lo) + [0.0] * (out_len - hi)
         for start, counts in axis_spans:
             for offset, count in enumerate(counts):
                 flags[lo + start + offset] = 1.0 if count else 0.0
-        seen.append(torch.tensor(flags, dtype=dtype, device=device))
+                gaps = gaps or not count
+        seen.append(_cacheable_tensor(flags, dtype, device))
     return RectanglePlan((h_out, w_out), (row_lo, row_hi, col_lo, col_hi),
                          row_crop + col_crop, col_pads + row_pads,
                          _strips(spans, device, dtype) if spans else (),
-                         seen[0][:, None], seen[1])
-
-
-def rectangle_boxes(valid: torch.Tensor):
-    """Returns [(top, bottom, left, right)] per sample (ints; empty: top == bottom) if every
-    sample's mask is one axis-aligned rectangle, else None."""
-    bounds = rectangle_bounds(valid)
-    if bounds is None:
-        return None
-    (top, bottom), (left, right) = bounds
-    return [tuple(box) for box in torch.cat([top, bottom, left, right], dim=1).tolist()]
+                         seen[0][:, None], seen[1],
+                         None if gaps else (row_lo, row_hi, col_lo, col_hi))

@@ -44,6 +44,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from seg.layers import conv2d_valid
+from seg.layers.boxes import known_boxes, remember_boxes
 
 # Hole weight below which bilinear interpolation is not re-normalised (see the module docstring).
 _HOLE_WEIGHT_TOLERANCE = 1e-5
@@ -92,7 +93,27 @@ def _intersect(valids):
     out = None
     for valid in valids:
         if valid is not None:
-            out = valid if out is None else out * valid
+            out = valid if out is None else _intersect_two(out, valid)
+    return out
+
+
+def _intersect_two(a, b):
+    """Returns a * b; when both are known rectangles (seg.layers remembers the masks its convs
+    make), the product is their intersection: often one of them (a residual branch's mask
+    contains the shortcut's), returned as is, without a multiply or a later mask read."""
+    boxes_a, boxes_b = known_boxes(a), known_boxes(b)
+    if boxes_a is None or boxes_b is None or a.shape != b.shape:
+        return a * b
+    boxes = []
+    for (t1, b1, l1, r1), (t2, b2, l2, r2) in zip(boxes_a, boxes_b):
+        box = (max(t1, t2), min(b1, b2), max(l1, l2), min(r1, r2))
+        boxes.append(box if box[0] < box[1] and box[2] < box[3] else (0, 0, 0, 0))
+    if boxes == boxes_b:
+        return b
+    if boxes == boxes_a:
+        return a
+    out = a * b
+    remember_boxes(out, boxes)
     return out
 
 

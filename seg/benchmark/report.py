@@ -1,0 +1,88 @@
+"""Markdown tables of the benchmark results (the paper's Table 1 layout) and the target check."""
+from typing import List
+
+from seg.benchmark.timing import relative
+
+_LABELS = {"zero": "zero", "zero (A/A)": "zero (A/A control)", "partial (1st)": "partial (1st)",
+           "partial": "partial (2nd - nth)", "maskconv (1st)": "maskconv (1st)",
+           "maskconv": "maskconv (2nd - nth)", "mask 7/8": "partial + mask 7/8",
+           "mask -8px": "partial + mask -8px"}
+
+
+def _pct(relative) -> str:
+    return f"{100 * (1 + relative[0]):.2f}%"
+
+
+def table1(blocks: List[dict]) -> str:
+    """Returns the inference blocks as one Markdown table in the paper's Table 1 layout."""
+    lines = ["| network | input (NxHxW) | running time (ms) | relative | IQR (pp) |",
+             "|---|---|---:|---:|---:|"]
+    for block in blocks:
+        case = block["case"]
+        size = f"{case['batch']}x{case['height']}x{case['width']}"
+        for variant, ms in block["ms"].items():
+            rel = block["relative"][variant]
+            iqr = "" if variant == "zero" else f"{100 * rel[1]:.1f}"
+            lines.append(f"| {case['model']}_{_LABELS[variant]} | {size} | {ms:.1f} "
+                         f"| {_pct(rel)} | {iqr} |")
+    return "\n".join(lines)
+
+
+def training_table(result: dict) -> str:
+    """Returns the training step time and peak memory as a Markdown table."""
+    case = result["case"]
+    memory = result["memory"]
+    base = memory["zero"]
+    lines = [f"Training step of {case['model']}, batch {case['batch']}, "
+             f"{case['height']}x{case['width']} (peak memory: {base['how']})",
+             "| variant | step (ms) | relative | IQR (pp) | peak (MiB) | relative "
+             "| peak above set-up (MiB) | relative |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for variant, ms in result["ms"].items():
+        rel = result["relative"][variant]
+        cells = ["", "", "", ""]
+        if variant in memory:
+            m = memory[variant]
+            cells = [f"{m['peak_mib']:.0f}", f"{100 * m['peak_mib'] / base['peak_mib']:.2f}%",
+                     f"{m['above_setup_mib']:.0f}",
+                     f"{100 * m['above_setup_mib'] / base['above_setup_mib']:.2f}%"]
+        iqr = "" if variant == "zero" else f"{100 * rel[1]:.1f}"
+        lines.append(f"| {variant} | {ms:.1f} | {_pct(rel)} | {iqr} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def target_rows(blocks: List[dict], training: dict) -> List[dict]:
+    """Returns [{"target", "measured", "limit", "holds"}] for the issue's targets (overheads %)."""
+    rows = []
+
+    def add(target, measured, limit):
+        rows.append({"target": target, "measured": 100 * measured, "limit": limit,
+                     "holds": 100 * measured <= limit})
+
+    for block in blocks:
+        name = block["case"]["model"]
+        rel = block["relative"]
+        add(f"{name} partial vs zero, steady", rel["partial"][0], 2.0)
+        add(f"{name} partial vs zero, 1st iteration", rel["partial (1st)"][0], 2.0)
+        if "mask 7/8" in rel:
+            for mask in ("mask 7/8", "mask -8px"):
+                add(f"{name} {mask} vs padding mode (inference)",
+                    relative(block["raw_s"], mask, "partial")[0], 5.0)
+    if training:
+        rel, memory = training["relative"], training["memory"]
+        add("training step partial vs zero", rel["partial"][0], 3.0)
+        add("training step mask on vs off",
+            relative(training["raw_s"], "partial+mask", "partial")[0], 5.0)
+        for key, label in (("peak_mib", "peak memory"), ("above_setup_mib", "peak above set-up")):
+            add(f"training {label} partial vs zero",
+                memory["partial"][key] / memory["zero"][key] - 1, 2.0)
+    return rows
+
+
+def targets_table(rows: List[dict]) -> str:
+    """Returns the target check as a Markdown table."""
+    lines = ["| target | measured | limit | holds |", "|---|---:|---:|---|"]
+    for r in rows:
+        lines.append(f"| {r['target']} | {r['measured']:+.2f}% | {r['limit']:.0f}% "
+                     f"| {'yes' if r['holds'] else 'no'} |")
+    return "\n".join(lines)
