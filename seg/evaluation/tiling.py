@@ -55,21 +55,40 @@ def predict_tiled(model, image, *, tile, overlap, valid=None):
     logits = _forward(model, crops, crop_valid)
     if len(boxes) == 1:
         return logits
+    return _average_tiles(logits, boxes, n, height, width, tile, overlap)
+
+
+def _average_tiles(logits, boxes, n, height, width, tile, overlap):
     # Each image is a fresh ~160 MB buffer at 1024x2048x19, so it is touched as few times as possible:
-    # tiles that do not overlap are pasted; otherwise summed, then divided once by the tile count,
-    # which is the product of the per-axis counts because the tiles form a grid. (Overlap 0 still
-    # overlaps when the last tile is shifted inward.)
-    count_y, count_x = (_axis_count(length, tile, overlap).to(logits) for length in (height, width))
-    pasted = bool(count_y.max() == 1 and count_x.max() == 1)
-    shape = (n, logits.shape[1], height, width)
-    total = logits.new_empty(shape) if pasted else logits.new_zeros(shape)
+    # the part of a tile that no earlier tile covered is copied, the rest added, and only the rows and
+    # columns covered by more than one tile are divided. The tiles form a grid visited row by row, so
+    # what earlier tiles covered is the rows of the previous tile row plus, in this row, the columns
+    # of the previous tile. (Overlap 0 still overlaps when the last tile is shifted inward.)
+    total = logits.new_empty((n, logits.shape[1], height, width))
+    prev_row_end, prev_col_end, row_top = 0, 0, None
     for i, (t, l, h, w) in enumerate(boxes):
+        if t != row_top:  # a new row of tiles
+            if row_top is not None:
+                prev_row_end = row_top + h
+            row_top, prev_col_end = t, 0
         tile_logits = logits[i * n:(i + 1) * n]
-        if pasted:
-            total[:, :, t:t + h, l:l + w].copy_(tile_logits)
-        else:
-            total[:, :, t:t + h, l:l + w].add_(tile_logits)
-    return total if pasted else total.div_(count_y[:, None] * count_x[None, :])
+        above = max(0, min(prev_row_end, t + h) - t)  # rows already written by the previous tile row
+        left = max(0, min(prev_col_end, l + w) - l)  # columns already written by the previous tile
+        if above > 0:
+            total[:, :, t:t + above, l:l + w].add_(tile_logits[:, :, :above])
+        if left > 0:
+            total[:, :, t + above:t + h, l:l + left].add_(tile_logits[:, :, above:, :left])
+        total[:, :, t + above:t + h, l + left:l + w].copy_(tile_logits[:, :, above:, left:])
+        prev_col_end = l + w
+    for dim, length in ((3, width), (2, height)):
+        count = _axis_count(length, tile, overlap)
+        shared = (count > 1).nonzero()
+        if len(shared):
+            lo, hi = int(shared.min()), int(shared.max()) + 1
+            shape = [1, 1, 1, 1]
+            shape[dim] = hi - lo
+            total.narrow(dim, lo, hi - lo).div_(count[lo:hi].to(total).view(shape))
+    return total
 
 
 def _axis_count(length, tile, overlap):
