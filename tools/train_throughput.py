@@ -2,8 +2,9 @@
 
     python tools/train_throughput.py configs/deeplabv3plus_small_os8_partial_synthetic.yaml [key=value ...]
 
-Same initial weights, same real training batches (from the recipe's data), forward + loss +
-backward + SGD step; prints images/s per padding and partial's time relative to zero padding.
+One model switched between paddings (same weights, same memory), the same real training batches
+(from the recipe's data), forward + loss + backward + SGD step; prints images/s per padding and
+partial's time relative to zero padding.
 """
 import argparse
 import json
@@ -26,6 +27,8 @@ def main(argv=None) -> int:
     parser.add_argument("--paddings", nargs="+", default=["zeros", "partial"], help="the first is the reference")
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--steps", type=int, default=4, help="training steps per variant and round")
+    parser.add_argument("--clock", choices=["wall", "process"], default="wall",
+                        help="process: CPU time of this process, for a machine shared with other jobs")
     parser.add_argument("--json", help="also write the numbers here")
     args = parser.parse_args(argv)
     try:
@@ -38,14 +41,14 @@ def main(argv=None) -> int:
     train_data, _ = build_datasets(cfg)
     b = cfg.train.batch_size
     batches = [collate_batch([train_data[i * b + j] for j in range(b)]) for i in range(min(4, len(train_data) // b))]
-    models = {}
-    for padding in args.paddings:
-        torch.manual_seed(cfg.train.seed)  # the same weights for every padding
-        models[padding] = build_model(**{**vars(cfg.model), "padding": padding})
-    result = interleaved_throughput(models, segmentation_step, batches, rounds=args.rounds, steps=args.steps,
-                                    lr=cfg.train.lr)
+    torch.manual_seed(cfg.train.seed)
+    model = build_model(**vars(cfg.model))
+    result = interleaved_throughput(model, args.paddings, segmentation_step, batches, rounds=args.rounds,
+                                    steps=args.steps, lr=cfg.train.lr, clock=args.clock)
+    padded = sum(bool((batch["valid"] < 1).any()) for batch in batches)
     print(f"{cfg.model.name}, batch {b}, crop {cfg.data.crop_size}, {torch.get_num_threads()} threads, "
-          f"{args.rounds} interleaved rounds of {args.steps} steps:")
+          f"{args.clock} clock, {args.rounds} interleaved rounds of {args.steps} steps "
+          f"({padded} of {len(batches)} batches hold padded crops, which run mask propagation):")
     for padding in args.paddings:
         r = result[padding]
         print(f"  {padding:8s} {r['images_per_s']:7.2f} images/s (rounds {r['spread'][0]:.2f}-{r['spread'][1]:.2f}), "

@@ -12,6 +12,7 @@ from typing import Callable
 import torch
 
 from seg.benchmark.timing import interleaved_times, time_call
+from seg.layers import set_padding
 
 
 def _train_step(model, optimizer, step: Callable, batch) -> None:
@@ -27,32 +28,31 @@ def training_step_seconds(model, optimizer, step: Callable, batch) -> float:
     return time_call(lambda: _train_step(model, optimizer, step, batch), device=device)["wall"]
 
 
-def interleaved_throughput(models: dict, step: Callable, batches: list, *, rounds: int = 6,
-                           steps: int = 5, warmup: int = 2, lr: float = 1e-3) -> dict:
-    """Returns {name: {"images_per_s": median over rounds, "spread": [min, max]}, "ratio": {name: median
-    per-round time ratio to the first model}} for training steps of each model on the same batches.
+def interleaved_throughput(model, paddings: list, step: Callable, batches: list, *, rounds: int = 6,
+                           steps: int = 5, warmup: int = 2, lr: float = 1e-3, clock: str = "wall") -> dict:
+    """Returns {padding: {"images_per_s": median over rounds, "spread": [min, max]}, "ratio": {padding:
+    median per-round time ratio to the first padding}} for training steps of one model under each padding.
 
-    Each round runs `steps` steps of every model, in an order rotated every round.
+    One model is switched between paddings with set_padding (untimed, before each timed run), so every
+    padding runs the same weights in the same memory. Each round runs `steps` steps per padding, in an
+    order rotated every round. `clock` is "wall" or "process" (CPU time of this process, which other
+    jobs on a shared machine do not inflate).
     """
-    optimizers = {n: torch.optim.SGD(m.parameters(), lr=lr, momentum=0.9) for n, m in models.items()}
-    names = list(models)
-    for name in names:
-        models[name].train()
-        for i in range(warmup):
-            _train_step(models[name], optimizers[name], step, batches[i % len(batches)])
-    calls = {n: 0 for n in names}
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    model.train()
+    calls = [0]
 
-    def run(name):
+    def run():
         for _ in range(steps):
-            _train_step(models[name], optimizers[name], step, batches[calls[name] % len(batches)])
-            calls[name] += 1
+            _train_step(model, optimizer, step, batches[calls[0] % len(batches)])
+            calls[0] += 1
 
-    device = next(models[names[0]].parameters()).device
-    seconds = interleaved_times({n: (lambda n=n: run(n)) for n in names}, repeats=rounds, warmup=0,
-                                device=device)["wall"]
+    device = next(model.parameters()).device
+    variants = {p: ((lambda p=p: set_padding(model, p)), run) for p in paddings}
+    seconds = interleaved_times(variants, repeats=rounds, warmup=warmup, clocks=(clock,), device=device)[clock]
     images = steps * batches[0]["image"].shape[0]
     result = {n: {"images_per_s": images / statistics.median(s), "spread": [images / max(s), images / min(s)]}
               for n, s in seconds.items()}
-    base = names[0]
-    result["ratio"] = {n: statistics.median(a / b for a, b in zip(seconds[n], seconds[base])) for n in names}
+    base = paddings[0]
+    result["ratio"] = {n: statistics.median(a / b for a, b in zip(seconds[n], seconds[base])) for n in paddings}
     return result
