@@ -88,10 +88,13 @@ class Config:
 
     def run_dir(self) -> pathlib.Path:
         """Returns the folder this run writes checkpoints and logs into."""
-        out = pathlib.Path(self.output_dir)
-        if not out.is_absolute():
-            out = REPO_ROOT / out
-        return out / self.run_name
+        return repo_path(self.output_dir) / self.run_name
+
+
+def repo_path(path) -> pathlib.Path:
+    """Returns `path`, taken from the repository root when relative (not from the working directory)."""
+    path = pathlib.Path(path).expanduser()
+    return path if path.is_absolute() else REPO_ROOT / path
 
 
 class ConfigError(ValueError):

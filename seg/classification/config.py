@@ -12,7 +12,7 @@ from typing import Optional
 
 
 from seg import config as base
-from seg.config import REPO_ROOT, ConfigError, config_to_dict, format_config  # noqa: F401  (re-exported)
+from seg.config import REPO_ROOT, ConfigError, config_to_dict, format_config, repo_path  # noqa: F401  (re-exported)
 
 
 @dataclass
@@ -74,12 +74,6 @@ class ClassificationConfig:
     def run_dir(self) -> pathlib.Path:
         """Returns the folder this run writes checkpoints and logs into."""
         return repo_path(self.output_dir) / self.run_name
-
-
-def repo_path(path) -> pathlib.Path:
-    """Returns `path`, taken from the repository root when relative (not from the working directory)."""
-    path = pathlib.Path(path).expanduser()
-    return path if path.is_absolute() else REPO_ROOT / path
 
 
 def load_classification_config(path, overrides=()) -> ClassificationConfig:

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import pathlib
 
 import torch
 import torch.nn.functional as F
 
-from seg.config import REPO_ROOT, Config, config_to_dict, format_config
+from seg.config import Config, config_to_dict, format_config, repo_path
 from seg.engine import distributed as dist
 from seg.engine.schedule import poly_scheduler
 from seg.engine.trainer import LoopConfig, train
@@ -57,10 +56,8 @@ def build_datasets(cfg: Config):
     """Returns (training set, validation set) of the config's data root and fold."""
     from seg.data import build_eval_dataset, build_train_dataset, resolve_data_root
 
-    root = cfg.data.root
-    if root and not pathlib.Path(root).expanduser().is_absolute():  # config paths are repo-relative, not cwd-relative
-        root = REPO_ROOT / root
-    root = resolve_data_root(root)
+    # config paths are repo-relative, not cwd-relative; None falls back to $CITYSCAPES_DATASET
+    root = resolve_data_root(repo_path(cfg.data.root) if cfg.data.root else None)
     d = cfg.data
 
     def train_set():
