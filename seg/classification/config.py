@@ -86,8 +86,3 @@ def load_classification_config(path, overrides=()) -> ClassificationConfig:
     if cfg.run_name == path.stem:  # one folder per repetition, so 5 seeds of one recipe do not overwrite each other
         cfg.run_name = f"{path.stem}_seed{cfg.train.seed}"
     return cfg
-
-
-def classification_config_from_dict(raw: dict, source: str = "checkpoint") -> ClassificationConfig:
-    """Returns the ClassificationConfig stored in a checkpoint by config_to_dict (same checks as loading)."""
-    return base.config_from_dict(raw, source, schema=ClassificationConfig)

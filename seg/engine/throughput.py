@@ -11,7 +11,7 @@ from typing import Callable
 
 import torch
 
-from seg.benchmark.timing import interleaved_times, time_call
+from seg.benchmark.timing import interleaved_times
 from seg.layers import set_padding
 
 
@@ -20,12 +20,6 @@ def _train_step(model, optimizer, step: Callable, batch) -> None:
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
-
-
-def training_step_seconds(model, optimizer, step: Callable, batch) -> float:
-    """Returns the wall time of one forward + loss + backward + optimiser step."""
-    device = next(model.parameters()).device
-    return time_call(lambda: _train_step(model, optimizer, step, batch), device=device)["wall"]
 
 
 def interleaved_throughput(model, paddings: list, step: Callable, batches: list, *, rounds: int = 6,
