@@ -156,6 +156,18 @@ def test_holes_are_never_read(models, name, size, real):
         assert not torch.equal(model(images)[region], model(changed)[region])
 
 
+@pytest.mark.parametrize("grad", [False, True], ids=["no_grad", "grad"])
+def test_autocast_logits_keep_the_autocast_dtype_with_a_mask(models, grad):
+    # The mask has the images' dtype (float32); the half-precision features must not be promoted
+    # by it: a padded batch gives logits of the same dtype as a batch without holes.
+    model = models["deeplabv3plus_small"]
+    images = torch.randn(2, 3, 64, 80)
+    valid = padded(images, [64, 40], [80, 50])
+    with torch.set_grad_enabled(grad), torch.autocast("cpu", dtype=torch.bfloat16):
+        plain, masked = model(images), model(images, valid)
+    assert plain.dtype == masked.dtype == torch.bfloat16
+
+
 def test_holes_never_read_in_train_mode_nor_by_gradients():
     torch.manual_seed(0)
     model = build_model("deeplabv3plus_small").train()

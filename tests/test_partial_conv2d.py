@@ -54,14 +54,18 @@ def assert_close_relative(actual, expected, rtol):
 
 @pytest.mark.parametrize("dtype, rtol", [(torch.float32, 1e-5), (torch.float64, 1e-9)])
 @pytest.mark.parametrize("kind", ["none", "rectangle", "arbitrary"])
-def test_matches_reference(dtype, rtol, kind):
+@pytest.mark.parametrize("autograd", [False, True], ids=["inference", "autograd"])
+def test_matches_reference(dtype, rtol, kind, autograd):
+    # Inference re-weights border strips in place; under autograd a full ratio map multiplies.
     rng = random.Random(f"{dtype}-{kind}")
     torch.manual_seed(rng.randint(0, 2**31))
     for _ in range(60):
         x, weight, bias, stride, padding, dilation, groups = random_case(rng, dtype)
         valid = random_mask(rng, kind, x.shape[0], x.shape[-2:], dtype)
+        weight.requires_grad_(autograd)
         out, valid_out = partial_conv2d(x, weight, bias, stride, padding, dilation, groups,
                                         valid=valid)
+        assert out.requires_grad == autograd
         ref, ref_valid = reference_partial_conv2d(x, weight, bias, stride, padding, dilation,
                                                   groups, valid=valid)
         assert out.shape == ref.shape and out.dtype == dtype
@@ -139,6 +143,26 @@ def test_half_precision_has_no_nan_or_inf(dtype):
                                           valid=None if mask is None else mask.double())
         assert_close_relative(out.double(), ref, 2e-2)
         x.grad = weight.grad = bias.grad = None
+
+
+@pytest.mark.parametrize("kind", ["none", "rectangle", "arbitrary"])
+@pytest.mark.parametrize("autograd", [False, True], ids=["inference", "autograd"])
+@pytest.mark.parametrize("kernel, padding, dilation", [(3, 2, 2), (1, 0, 1)])
+def test_autocast_output_dtype_is_the_convolution_dtype(kind, autograd, kernel, padding, dilation):
+    # Under autocast the conv computes in bfloat16: neither the ratio, the bias, the mask nor an
+    # empty sample may promote it back to float32.
+    torch.manual_seed(0)
+    conv = PartialConv2d(4, 3, kernel, padding=padding, dilation=dilation)
+    conv.requires_grad_(autograd)
+    x = torch.randn(2, 4, 9, 7)
+    valid = random_mask(random.Random(0), kind, 2, (9, 7), torch.float32)  # sample 0 empty
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, _ = partial_conv2d(x, conv.weight, conv.bias, 1, padding, dilation, valid=valid)
+    ref, _ = reference_partial_conv2d(x.double(), conv.weight.double(), conv.bias.double(),
+                                      padding=padding, dilation=dilation,
+                                      valid=None if valid is None else valid.double())
+    assert out.dtype == torch.bfloat16
+    assert_close_relative(out.double(), ref, 3e-2)
 
 
 def test_padding_zero_is_the_plain_convolution():

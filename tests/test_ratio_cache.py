@@ -68,11 +68,12 @@ def test_to_another_dtype_gets_its_own_exact_entries():
     x = torch.randn(2, 3, 21, 18)
     net(x)
     net64 = copy.deepcopy(net).to(torch.float64)
-    out = net64(x.double())
+    out = net64(x.double())  # the parameters require grad: the full ratio maps are built too
     torch.testing.assert_close(out, reference_net(net64, x.double()), rtol=1e-9, atol=1e-9)
-    assert all(strip.factor.dtype == torch.float64
-               for key, plan in ratio._PLANS.items() if key[-1] == torch.float64
-               for strip in plan)
+    plans = [plan for key, plan in ratio._PLANS.items() if key[-1] == torch.float64]
+    assert len(plans) == 3
+    assert all(strip.factor.dtype == torch.float64 for plan in plans for strip in plan.strips)
+    assert all(plan.ratio_map()[0].dtype == torch.float64 for plan in plans)
 
 
 def test_ddp_replica_uses_the_cache(tmp_path):

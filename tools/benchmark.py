@@ -48,6 +48,10 @@ def parse_args(argv=None):
     parser.add_argument("--no-training", action="store_true")
     parser.add_argument("--repeats", type=int, default=None, help="default 9, 3 with --quick")
     parser.add_argument("--warmup", type=int, default=None, help="default 1 round")
+    parser.add_argument("--memory-runs", type=int, default=None,
+                        help="fresh processes per training variant for the CPU peak memory, whose "
+                             "median is reported (one process's peak moves by a few percent); "
+                             "default: --repeats")
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
     parser.add_argument("--clock", choices=("wall", "process"), default=None,
                         help="default: process CPU time on a CPU (steady on a shared machine; "
@@ -78,7 +82,7 @@ def plan(args) -> dict:
             "cases": [vars(Case(m, args.batch, *sizes[m])) for m in args.models],
             "training": None if args.no_training else {
                 "model": args.training_model, "batch": args.training_batch,
-                "size": train_size}}
+                "size": train_size, "memory_runs": args.memory_runs or repeats}}
 
 
 def header(settings) -> str:
@@ -106,7 +110,7 @@ def main(argv=None):
     if settings["training"]:
         t = settings["training"]
         training = benchmark_training(t["model"], t["batch"], *t["size"], threads=args.threads,
-                                      **timing)
+                                      memory_runs=t["memory_runs"], **timing)
         print("done training", file=sys.stderr, flush=True)
     targets = target_rows(blocks, training)
     print(header(settings) + "\n")

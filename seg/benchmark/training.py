@@ -12,13 +12,16 @@ step (forward, cross-entropy, backward, optimiser step) of every variant, interl
 Peak memory on a CPU: one fresh process per variant (python -m seg.benchmark.training) builds
 the same model and batch, reads its resident set size (VmRSS), runs `steps` training steps and
 reads the kernel's high-water mark of the resident set (VmHWM). A fresh process per variant
-because the high-water mark cannot be reset and glibc keeps freed memory. Both the whole peak
+because the high-water mark cannot be reset and glibc keeps freed memory; as many processes per
+variant as asked (tools/benchmark.py --memory-runs), interleaved, and the median, because one
+process's peak moves by a few percent from run to run. Both the whole peak
 (interpreter, torch, parameters, optimiser state included) and the peak above the set-up RSS
 (activations, gradients, momentum, workspace) are reported. On a GPU: torch.cuda's
 max_memory_allocated after reset_peak_memory_stats, per variant, in this process.
 """
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -66,8 +69,11 @@ def _step_variant(model, optimizer, batch, name):
 
 def benchmark_training(name: str, batch: int, height: int, width: int, *, repeats: int,
                        warmup: int, clock: str, device: torch.device, memory_steps: int = 2,
-                       threads: int = 1) -> dict:
-    """Returns {"case", "ms", "relative", "memory"} for the training variants (module docstring)."""
+                       threads: int = 1, memory_runs: int = 0) -> dict:
+    """Returns {"case", "ms", "relative", "memory"} for the training variants (module docstring).
+
+    On a CPU the peak memory is the median of memory_runs fresh processes (0: repeats).
+    """
     model = build_benchmark_model(name).to(device).train()
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
     data = make_batch(batch, height, width, device=device)
@@ -81,8 +87,27 @@ def benchmark_training(name: str, batch: int, height: int, width: int, *, repeat
         result["memory"] = {v: _cuda_peak(model, optimizer, data, v, device)
                             for v in TRAINING_VARIANTS[:3]}
     else:
-        result["memory"] = {v: _cpu_peak_subprocess(v, case, memory_steps, threads)
-                            for v in TRAINING_VARIANTS[:3]}
+        result["memory"] = _cpu_peaks(case, memory_steps, threads, runs=memory_runs or repeats)
+    return result
+
+
+def _cpu_peaks(case, steps, threads, runs) -> dict:
+    """Returns {variant: median peak of `runs` fresh processes per variant, run interleaved}.
+
+    One process's high-water mark moves by a few percent from run to run (glibc's and oneDNN's
+    allocations are not the same every time; measured: zero padding 1583-1639 MiB in three runs
+    of the same command), as much as the difference being measured: hence the median.
+    """
+    peaks = {v: [] for v in TRAINING_VARIANTS[:3]}
+    for _ in range(runs):
+        for variant, measured in peaks.items():
+            measured.append(_cpu_peak_subprocess(variant, case, steps, threads))
+    result = {}
+    for variant, measured in peaks.items():
+        middle = {key: statistics.median(m[key] for m in measured)
+                  for key in ("peak_mib", "above_setup_mib")}
+        result[variant] = {**middle, "runs": measured,
+                           "how": f"median of {runs} fresh processes' VmHWM after {steps} steps"}
     return result
 
 

@@ -43,34 +43,52 @@ def partial_conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, gr
         return F.conv2d(input, weight, bias, stride, padding, dilation, groups), None
     if torch.compiler.is_compiling():
         return _traced_padding_conv2d(input, weight, bias, stride, padding, dilation, groups), None
-    output = F.conv2d(input, weight, bias, stride, padding, dilation, groups)
-    output = _reweight_borders(output, bias, input.shape[-2:], kernel, stride, padding, dilation)
+    size = tuple(input.shape[-2:])
+    output = _reweighted_conv2d(input, weight, bias, stride, padding, dilation, groups,
+                                lambda dtype: border_plan(size, kernel, stride, padding, dilation,
+                                                          input.device, dtype))
     return output, None
 
 
-def _reweight_borders(output, bias, size, kernel, stride, padding, dilation):
-    """Multiplies the border strips of output by the ratio, in place, keeping the bias as is.
+def _reweighted_conv2d(input, weight, bias, stride, padding, dilation, groups, plan_for):
+    """Returns F.conv2d(...) with the ratio of the StripPlan plan_for(output dtype) applied and
+    the bias kept as is: conv * ratio + bias where a window has a real tap, 0 where it has none.
+
+    Inference re-weights only the border strips, in place. Under autograd the output is
+    multiplied in place by the plan's full ratio map instead: one multiply forward and one
+    backward.
+    In-place strips would need a custom backward that copies the gradient and re-weights its
+    strips, about ten small operations per conv, a visible share of a cheap conv's training step
+    (tools/train_throughput.py); the map costs one pass over the output each way.
+    """
+    if not (torch.is_grad_enabled() and any(
+            t is not None and t.requires_grad for t in (input, weight, bias))):
+        output = F.conv2d(input, weight, bias, stride, padding, dilation, groups)
+        _reweight_in_place(output, bias, plan_for(output.dtype).strips)
+        return output
+    output = F.conv2d(input, weight, None, stride, padding, dilation, groups)
+    plan = plan_for(output.dtype)
+    if not plan.strips:  # the ratio is 1 everywhere
+        return output if bias is None else output + bias.to(output.dtype).view(-1, 1, 1)
+    ratio, keep = plan.ratio_map()
+    if ratio.dtype != output.dtype:  # a rectangle plan is built for the input's dtype (autocast)
+        ratio, keep = ratio.to(output.dtype), None if keep is None else keep.to(output.dtype)
+    # In place: the conv does not keep its output for backward, and a second full-size map
+    # would raise the peak memory of training.
+    output.mul_(ratio)
+    if bias is not None:
+        bias = bias.to(output.dtype).view(-1, 1, 1)
+        output.add_(bias if keep is None else bias * keep)
+    return output
+
+
+def _reweight_in_place(output, bias, strips):
+    """Multiplies each strip of output (conv + bias) by its ratio factor in place, bias kept.
 
     The ratio is 1 in the interior, so only border rows and columns are touched. Rows and then
     columns are scaled; a corner gets both factors, which is the separable ratio. Each strip of
     output holds conv + b, and (conv + b) * f + b * (1 - f) = conv * f + b leaves the bias alone.
     """
-    plan = border_plan(size, kernel, stride, padding, dilation, output.device, output.dtype)
-    return _apply_strips(output, bias, plan)
-
-
-def _apply_strips(output, bias, strips):
-    """Multiplies each strip of output (conv + bias) by its ratio factor in place, bias kept."""
-    if torch.is_grad_enabled() and (output.requires_grad or
-                                    (bias is not None and bias.requires_grad)):
-        # In-place ops on views would make autograd clone the whole gradient once per strip
-        # (CopySlices); _StripReweight re-weights the gradient's strips instead.
-        return _StripReweight.apply(output, bias, strips)
-    _reweight_in_place(output, bias, strips)
-    return output
-
-
-def _reweight_in_place(output, bias, strips):
     for strip in strips:
         part = output.narrow(strip.axis, strip.start, strip.length)
         if bias is None:
@@ -81,40 +99,9 @@ def _reweight_in_place(output, bias, strips):
             bias_view = bias.view((-1,) + (1,) * (part.dim() - 2))
             torch.addcmul(bias_view * strip.bias_factor, part, strip.factor, out=part)
     # Windows with no real tap must be 0; the column pass added b * (1 - f) to empty rows.
-    _zero_empty(output, strips)
-
-
-def _zero_empty(output, strips):
     for strip in strips:
         if strip.keep is not None:
             output.narrow(strip.axis, strip.start, strip.length).mul_(strip.keep)
-
-
-class _StripReweight(torch.autograd.Function):
-    """out = keep * (f * (y - b) + b) for y = conv + b, in place on y, f the strip factors."""
-
-    @staticmethod
-    def forward(ctx, output, bias, strips):
-        ctx.strips, ctx.has_bias = strips, bias is not None
-        _reweight_in_place(output, bias, strips)
-        ctx.mark_dirty(output)
-        return output
-
-    @staticmethod
-    def backward(ctx, grad):
-        # d out / d y = keep * f: the incoming gradient with its strips re-weighted.
-        grad_y = grad.clone()
-        for strip in ctx.strips:
-            grad_y.narrow(strip.axis, strip.start, strip.length).mul_(strip.factor)
-        _zero_empty(grad_y, ctx.strips)
-        grad_bias = None
-        if ctx.has_bias and ctx.needs_input_grad[1]:
-            # b also enters directly, keep * (1 - f): its total gradient is sum(grad * keep),
-            # of which the conv's own bias gradient (through y) already holds sum(grad_y).
-            grad_keep = grad.clone()
-            _zero_empty(grad_keep, ctx.strips)
-            grad_bias = (grad_keep - grad_y).sum(dim=(0, 2, 3))
-        return grad_y, grad_bias, None
 
 
 def _traced_padding_conv2d(input, weight, bias, stride, padding, dilation, groups):
@@ -129,7 +116,7 @@ def _traced_padding_conv2d(input, weight, bias, stride, padding, dilation, group
     ratio = ratio.to(output.dtype)
     output = output * ratio
     if bias is not None:
-        output = output + bias.view(-1, 1, 1) * (ratio > 0).to(output.dtype)
+        output = output + bias.to(output.dtype).view(-1, 1, 1) * (ratio > 0).to(output.dtype)
     return output
 
 
@@ -145,12 +132,12 @@ def _masked_conv2d(input, weight, bias, stride, padding, dilation, groups, valid
         # A 1x1 window is its own pixel: ratio = valid, so only the holes need zeroing.
         valid_out = valid[:, :, ::stride[0], ::stride[1]]
         output = F.conv2d(input, weight, bias, stride, padding, dilation, groups)
-        return output * valid_out, valid_out
+        return output * valid_out.to(output.dtype), valid_out
     ratio, valid_out = mask_ratio(valid, kernel, stride, padding, dilation)
     output = F.conv2d(input * valid, weight, None, stride, padding, dilation, groups)
     output = output * ratio.to(output.dtype)
     if bias is not None:
-        output = output + bias.view(-1, 1, 1) * valid_out.to(output.dtype)
+        output = output + bias.to(output.dtype).view(-1, 1, 1) * valid_out.to(output.dtype)
     return output, valid_out.to(valid.dtype)
 
 
@@ -178,8 +165,8 @@ def _rectangle_conv2d(input, weight, bias, stride, padding, dilation, groups, va
             out_size = [output_length(size[a], kernel[a], stride[a], padding[a], dilation[a])
                         for a in (0, 1)]
             # times 0 rather than new_zeros: the output stays connected to the graph.
-            outputs.append(part.new_zeros(stop - start, weight.shape[0], *out_size)
-                           + 0 * weight.sum())
+            outputs.append(part.new_zeros(stop - start, weight.shape[0], *out_size,
+                                          dtype=_conv_dtype(part)) + 0 * weight.sum())
             valids.append(valid.new_zeros(stop - start, 1, *out_size))
         else:
             outputs.append(_crop_conv2d(part, weight, bias, stride, padding, dilation, groups,
@@ -191,6 +178,14 @@ def _rectangle_conv2d(input, weight, bias, stride, padding, dilation, groups, va
     if all(box is not None for box, _ in plan_boxes):  # rectangles again: the next conv knows
         remember_boxes(valid_out, [box for box, count in plan_boxes for _ in range(count)])
     return output, valid_out
+
+
+def _conv_dtype(input):
+    """Returns the dtype F.conv2d gives for input: autocast's where it is on for its device."""
+    kind = input.device.type
+    if input.is_floating_point() and torch.is_autocast_enabled(kind):
+        return torch.get_autocast_dtype(kind)
+    return input.dtype
 
 
 def _crop_conv2d(input, weight, bias, stride, padding, dilation, groups, plan):
@@ -210,8 +205,8 @@ def _crop_conv2d(input, weight, bias, stride, padding, dilation, groups, plan):
     extra = (left - padding[1], right - padding[1], top - padding[0], bottom - padding[0])
     if any(extra):
         crop = F.pad(crop, extra)
-    output = F.conv2d(crop, weight, bias, stride, padding, dilation, groups)
-    output = _apply_strips(output, bias, plan.strips)
+    output = _reweighted_conv2d(crop, weight, bias, stride, padding, dilation, groups,
+                                lambda dtype: plan.strips)
     return _zero_extend(output, plan.out_box, plan.out_size)
 
 

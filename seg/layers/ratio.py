@@ -9,7 +9,9 @@ axis only. That is what this file exploits:
   are kept as short "strips" in a module-level cache keyed on the conv geometry, the input
   (H, W), the device and the dtype. The key never holds a module or a batch size, so `.to()`,
   `deepcopy`, DDP and DataParallel replicas all find the same entries (replica threads at worst
-  both build an identical entry), and a new batch size never recomputes them.
+  both build an identical entry), and a new batch size never recomputes them. A StripPlan also
+  gives the same ratio as one (H_out, W_out) map, built on first use: autograd multiplies by it
+  once forward and once backward, fewer operations than re-weighting strips of the gradient.
 * padding mode (torch.compile / export): the factors are computed from the input shape with a
   handful of tensor ops, so a traced graph follows the input size instead of baking a ratio in.
 * rectangle masks (eager): `rectangle_plan`, the same strips around one rectangle per sample,
@@ -78,8 +80,35 @@ def axis_factors(out_len, kernel, stride, padding, dilation, start, stop, device
     return torch.where(count > 0, kernel / count.clamp(min=1), torch.zeros_like(count))
 
 
-def border_plan(size, kernel, stride, padding, dilation, device, dtype) -> tuple:
-    """Returns the Strips of a whole-input (padding mode) ratio for input size (H, W); cached.
+class StripPlan:
+    """The Strips of one output map of size (H_out, W_out), and the same ratio as full maps.
+
+    ratio_map() is built on first use (training; inference re-weights the strips in place) and
+    kept with the plan: (ratio, keep), ratio = row factor * column factor, keep = 0 where a
+    window has no real tap (None when every window has one).
+    """
+
+    __slots__ = ("strips", "size", "_maps")
+
+    def __init__(self, strips: tuple, size: tuple):
+        self.strips, self.size, self._maps = strips, size, None
+
+    def ratio_map(self) -> tuple:
+        if self._maps is None:
+            table = self.strips[0].factor
+            with torch.inference_mode(False):  # cached: never an inference tensor
+                ratio = torch.ones(self.size, dtype=table.dtype, device=table.device)
+                keep = ratio.clone() if any(s.keep is not None for s in self.strips) else None
+                for strip in self.strips:  # rows (L, 1) and columns (L,) broadcast on the map
+                    ratio.narrow(strip.axis - 2, strip.start, strip.length).mul_(strip.factor)
+                    if strip.keep is not None:
+                        keep.narrow(strip.axis - 2, strip.start, strip.length).mul_(strip.keep)
+            self._maps = (ratio, keep)
+        return self._maps
+
+
+def border_plan(size, kernel, stride, padding, dilation, device, dtype) -> StripPlan:
+    """Returns the StripPlan of a whole-input (padding mode) ratio for input size (H, W); cached.
 
     The key is the geometry, the input size, the device and the dtype: nothing that a batch size,
     a module instance or a replica could change.
@@ -90,7 +119,9 @@ def border_plan(size, kernel, stride, padding, dilation, device, dtype) -> tuple
         spans = [(2 + axis, start, counts, kernel[axis]) for axis in (0, 1)
                  for start, counts in _axis_spans(size[axis], kernel[axis], stride[axis],
                                                   padding[axis], dilation[axis])]
-        plan = _PLANS[key] = _strips(spans, device, dtype)
+        out_size = tuple(output_length(size[a], kernel[a], stride[a], padding[a], dilation[a])
+                         for a in (0, 1))
+        plan = _PLANS[key] = StripPlan(_strips(spans, device, dtype), out_size)
     return plan
 
 
@@ -203,7 +234,7 @@ class RectanglePlan(NamedTuple):
     out_box: tuple  # (row_lo, row_hi, col_lo, col_hi): the outputs that can see a real pixel
     crop: tuple  # (row0, row1, col0, col1): the real input pixels those outputs read
     pads: tuple  # (left, right, top, bottom), F.pad's order: the zeros around the crop they read
-    strips: tuple  # Strips of the ratio, positions relative to out_box
+    strips: StripPlan  # the ratio's strips, positions relative to out_box
     rows: torch.Tensor  # (H_out, 1): 1 where a window's rows hold a real pixel, else 0
     cols: torch.Tensor  # (W_out,): the same for columns; valid_out = rows * cols
     valid_box: Optional[tuple]  # valid_out's rectangle (top, bottom, left, right); None: gaps
@@ -271,6 +302,7 @@ def _rectangle_plan(axes, kernel, device, dtype):
         seen.append(_cacheable_tensor(flags, dtype, device))
     return RectanglePlan((h_out, w_out), (row_lo, row_hi, col_lo, col_hi),
                          row_crop + col_crop, col_pads + row_pads,
-                         _strips(spans, device, dtype) if spans else (),
+                         StripPlan(_strips(spans, device, dtype) if spans else (),
+                                   (row_hi - row_lo, col_hi - col_lo)),
                          seen[0][:, None], seen[1],
                          None if gaps else (row_lo, row_hi, col_lo, col_hi))

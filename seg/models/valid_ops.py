@@ -132,7 +132,8 @@ def interpolate_valid(x: torch.Tensor, valid: Optional[torch.Tensor], size):
     """Returns (bilinear resize of x to size, mask), interpolating from real pixels only."""
     if valid is None:
         return F.interpolate(x, size=size, mode="bilinear", align_corners=False), None
-    out = F.interpolate(x * valid, size=size, mode="bilinear", align_corners=False)
+    # valid has the images' dtype; under autocast x may be half precision: keep x's dtype.
+    out = F.interpolate(x * valid.to(x.dtype), size=size, mode="bilinear", align_corners=False)
     # The weights are computed in float32 so that a half-precision mask does not round them.
     weight = F.interpolate(valid.float(), size=size, mode="bilinear", align_corners=False)
     # One (N, 1, H, W) scale and one multiply: 1 / weight where holes take part, exactly 1
