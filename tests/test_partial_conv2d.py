@@ -165,6 +165,20 @@ def test_autocast_output_dtype_is_the_convolution_dtype(kind, autograd, kernel, 
     assert_close_relative(out.double(), ref, 3e-2)
 
 
+@pytest.mark.parametrize("autograd", [False, True], ids=["inference", "autograd"])
+def test_autocast_leaves_float64_exact(autograd):
+    # Autocast does not cast float64: the conv and its ratio stay float64, exact to the reference.
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 7, 6, dtype=torch.float64)
+    weight = torch.randn(4, 3, 5, 5, dtype=torch.float64, requires_grad=autograd)
+    bias = torch.randn(4, dtype=torch.float64)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # ratios 25/15, 25/12, ...: not exact in bf16
+        out, _ = partial_conv2d(x, weight, bias, padding=2)
+    ref, _ = reference_partial_conv2d(x, weight, bias, padding=2)
+    assert out.dtype == torch.float64
+    assert_close_relative(out, ref, 1e-9)
+
+
 def test_padding_zero_is_the_plain_convolution():
     torch.manual_seed(0)
     x, weight, bias = torch.randn(2, 4, 9, 9), torch.randn(6, 4, 3, 3), torch.randn(6)

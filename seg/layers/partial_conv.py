@@ -43,16 +43,29 @@ def partial_conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, gr
         return F.conv2d(input, weight, bias, stride, padding, dilation, groups), None
     if torch.compiler.is_compiling():
         return _traced_padding_conv2d(input, weight, bias, stride, padding, dilation, groups), None
-    size = tuple(input.shape[-2:])
-    output = _reweighted_conv2d(input, weight, bias, stride, padding, dilation, groups,
-                                lambda dtype: border_plan(size, kernel, stride, padding, dilation,
-                                                          input.device, dtype))
-    return output, None
+    plan = border_plan(tuple(input.shape[-2:]), kernel, stride, padding, dilation, input.device,
+                       _conv_dtype(input))
+    return _reweighted_conv2d(input, weight, bias, stride, padding, dilation, groups, plan), None
 
 
-def _reweighted_conv2d(input, weight, bias, stride, padding, dilation, groups, plan_for):
-    """Returns F.conv2d(...) with the ratio of the StripPlan plan_for(output dtype) applied and
-    the bias kept as is: conv * ratio + bias where a window has a real tap, 0 where it has none.
+def _records_grad(*tensors) -> bool:
+    """Returns whether autograd records an op on these tensors (None entries are skipped)."""
+    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
+
+
+def _conv_dtype(input):
+    """Returns the dtype F.conv2d gives for input: autocast's where autocast casts it (a
+    floating-point input other than float64, on a device where autocast is on)."""
+    kind = input.device.type
+    if input.is_floating_point() and input.dtype != torch.float64 and \
+            torch.is_autocast_enabled(kind):
+        return torch.get_autocast_dtype(kind)
+    return input.dtype
+
+
+def _reweighted_conv2d(input, weight, bias, stride, padding, dilation, groups, plan):
+    """Returns F.conv2d(...) with the ratio of the StripPlan plan applied and the bias kept as
+    is: conv * ratio + bias where a window has a real tap, 0 where it has none.
 
     Inference re-weights only the border strips, in place. Under autograd the output is
     multiplied in place by the plan's full ratio map instead: one multiply forward and one
@@ -61,20 +74,18 @@ def _reweighted_conv2d(input, weight, bias, stride, padding, dilation, groups, p
     strips, about ten small operations per conv, a visible share of a cheap conv's training step
     (tools/train_throughput.py); the map costs one pass over the output each way.
     """
-    if not (torch.is_grad_enabled() and any(
-            t is not None and t.requires_grad for t in (input, weight, bias))):
+    if not _records_grad(input, weight, bias):
         output = F.conv2d(input, weight, bias, stride, padding, dilation, groups)
-        _reweight_in_place(output, bias, plan_for(output.dtype).strips)
+        _reweight_in_place(output, bias, plan.strips)
         return output
     output = F.conv2d(input, weight, None, stride, padding, dilation, groups)
-    plan = plan_for(output.dtype)
     if not plan.strips:  # the ratio is 1 everywhere
         return output if bias is None else output + bias.to(output.dtype).view(-1, 1, 1)
     ratio, keep = plan.ratio_map()
-    if ratio.dtype != output.dtype:  # a rectangle plan is built for the input's dtype (autocast)
-        ratio, keep = ratio.to(output.dtype), None if keep is None else keep.to(output.dtype)
     # In place: the conv does not keep its output for backward, and a second full-size map
-    # would raise the peak memory of training.
+    # would raise the peak memory of training. In-place ops also keep the output's dtype where
+    # the plan's differs (a rectangle plan is built for the input's dtype, float32 under
+    # autocast).
     output.mul_(ratio)
     if bias is not None:
         bias = bias.to(output.dtype).view(-1, 1, 1)
@@ -180,18 +191,10 @@ def _rectangle_conv2d(input, weight, bias, stride, padding, dilation, groups, va
     return output, valid_out
 
 
-def _conv_dtype(input):
-    """Returns the dtype F.conv2d gives for input: autocast's where it is on for its device."""
-    kind = input.device.type
-    if input.is_floating_point() and torch.is_autocast_enabled(kind):
-        return torch.get_autocast_dtype(kind)
-    return input.dtype
-
-
 def _crop_conv2d(input, weight, bias, stride, padding, dilation, groups, plan):
     """Returns the full-size output of one rectangle's masked conv (see _rectangle_conv2d)."""
-    if tuple(weight.shape[-2:]) == (1, 1) and padding == (0, 0) and not (
-            torch.is_grad_enabled() and (input.requires_grad or weight.requires_grad)):
+    if tuple(weight.shape[-2:]) == (1, 1) and padding == (0, 0) and not _records_grad(input,
+                                                                                      weight):
         # A 1x1 conv on a cropped (non-contiguous) view was measured up to 25% slower than on
         # the whole contiguous map: run it whole and zero the windows outside the real box.
         output = F.conv2d(input, weight, bias, stride, 0, dilation, groups)
@@ -206,7 +209,7 @@ def _crop_conv2d(input, weight, bias, stride, padding, dilation, groups, plan):
     if any(extra):
         crop = F.pad(crop, extra)
     output = _reweighted_conv2d(crop, weight, bias, stride, padding, dilation, groups,
-                                lambda dtype: plan.strips)
+                                plan.strips)
     return _zero_extend(output, plan.out_box, plan.out_size)
 
 
@@ -215,7 +218,7 @@ def _zero_extend(output, box, size):
     row_lo, row_hi, col_lo, col_hi = box
     if (row_lo, row_hi, col_lo, col_hi) == (0, size[0], 0, size[1]):
         return output
-    if torch.is_grad_enabled() and output.requires_grad:
+    if _records_grad(output):
         return F.pad(output, (col_lo, size[1] - col_hi, row_lo, size[0] - row_hi))
     # Without autograd, zero only the margins: F.pad fills the whole map first (two writes).
     full = _zero_outside(output.new_empty(*output.shape[:2], *size), box)
