@@ -34,7 +34,10 @@ class ModelConfig:
     padding: str = "partial"  # zeros | reflect | replicate | circular | partial
     output_stride: int = 8  # the paper's encoder stride
     aspp_pool_size: Optional[int] = None  # None: ASPP image pooling over the whole map, as the paper
-    pretrained_backbone: Optional[str] = None  # None: from scratch (paper table 5); else an ImageNet checkpoint
+    # ImageNet encoder: "torchvision:ResNet50_Weights.IMAGENET1K_V1" (torchvision's weights API and
+    # cache), or a file: wider_resnet38.pth.tar, a state_dict, a checkpoint of tools/train_classifier.py.
+    # None: random weights (said at start).
+    pretrained_backbone: Optional[str] = None
 
 
 @dataclass
@@ -45,8 +48,10 @@ class DataConfig:
     crop_size: int = 896  # paper: 896 for ResNet50, 736 for WRN38
     scale_range: tuple[float, float] = (0.5, 2.0)  # random scaling before the crop
     coarse: bool = True  # add the 20k train_extra coarse images, as the paper
-    class_uniform_fraction: float = 0.5  # share of crops centred on a uniformly drawn class
+    class_uniform_fraction: float = 0.5  # share of an epoch's crops around a centroid of a uniformly drawn class
+    class_uniform_tile: int = 1024  # centroids are per class and per tile of this size (the authors' 1024)
     color_jitter: float = 0.25  # paper's value: brightness, contrast, saturation and hue (hue +-0.25 turn = +-90 deg)
+    blur: bool = True  # Gaussian blur of every crop after the jitter, sigma 0.15 + U(0, 1) * 1.15 (the authors')
     num_workers: int = 4  # loader processes per training process
 
 
@@ -62,6 +67,9 @@ class TrainConfig:
     seed: int = 0  # seeds weights, data order and augmentation; rank r uses seed + r for its own RNGs
     amp: str = "auto"  # auto: bf16 (or fp16 + GradScaler) on CUDA, off on the CPU
     channels_last: bool = False  # NHWC memory format; faster on recent GPUs
+    # True: the partial model treats the padding of crops smaller than the crop size as holes (the
+    # paper's big-padding formulation); False: both models see the same black padded pixels.
+    mask_propagation: bool = False
     device: str = "auto"  # auto: cuda when available
     log_every: int = 20  # iterations between logged scalars
     checkpoint_every: int = 1000  # iterations between last.pth writes (and always at the end)

@@ -1,4 +1,4 @@
-"""Class-uniform sampling: rare classes drawn far more often; crops centred on them; the cache is never stale."""
+"""Class-uniform sampling: rare classes drawn far more often; crops hold their centroid; the cache is never stale."""
 import json
 import os
 
@@ -12,12 +12,14 @@ from seg.data import build_train_dataset
 from seg.data.splits import CITIES
 
 RARE_TRAIN_ID = 16  # "train", labelId 31
+NUM_FRAMES = 76
 
 
 @pytest.fixture
 def tree(tmp_path):
-    """20 all-road frames; one has a 4x4 patch of the rare class at (x 60..63, y 30..33)."""
-    for index in range(20):
+    """76 all-road frames (2 class-uniform crops per class and epoch at 0.5); one has a 4x4 patch of
+    the rare class at (x 60..63, y 30..33)."""
+    for index in range(NUM_FRAMES):
         image, label = flat_frame(64, 128, 7, seed=index)
         if index == 7:
             label[30:34, 60:64] = 31
@@ -42,22 +44,26 @@ def build(tree, fraction, seed=0):
 def test_rare_class_is_drawn_far_more_often(tree):
     plain = rare_fraction(build(tree, 0.0))
     uniform = rare_fraction(build(tree, 0.5))
-    # Plain: 1 image in 20, patch rarely inside the crop. Uniform: half the draws pick one of 2 classes.
-    assert uniform > 0.15
+    # Plain: 1 image in 76, patch rarely inside the crop. Uniform: 2 of the 76 crops of an epoch.
+    assert uniform > 0.02
     assert uniform > 5 * plain
 
 
-def test_class_uniform_crops_are_centred_on_the_class(tree):
+def test_class_uniform_crops_hold_their_class(tree):
     dataset = build(tree, 1.0)
+    rare = {tuple(int(v) for v in row) for row in dataset.centroids_of_class[RARE_TRAIN_ID]}
+    stem = f"{CITIES['train'][7]}_000000_000019_leftImg8bit.png"
+    frame = next(i for i, sample in enumerate(dataset.samples) if sample.name.endswith(stem))
+    assert rare == {(frame, 61, 31)}  # centre of mass of x 60..63, y 30..33, truncated
     hits = 0
-    for index in range(40):
-        image_index, center, _ = dataset.draw(index)
-        assert center is not None
-        label = dataset[index]["label"]
-        if center in [tuple(p) for p in dataset.locations[image_index].get(RARE_TRAIN_ID, [])]:
-            hits += 1
-            assert (label[14:19, 14:19] == RARE_TRAIN_ID).any()  # the crop's centre, up to a pixel
-    assert hits > 5
+    for epoch in range(3):
+        dataset.set_epoch(epoch)
+        for index in range(len(dataset)):
+            image_index, center, _ = dataset.draw(index)
+            if center is not None and (image_index, *center) in rare:
+                hits += 1
+                assert (dataset[index]["label"] == RARE_TRAIN_ID).any()
+    assert hits == 3 * 4  # int(76 * 1.0 / 19) = 4 per class and epoch
 
 
 def test_items_depend_on_seed_epoch_and_index_only(tree):
@@ -74,7 +80,8 @@ def test_cache_is_reused_then_recomputed_when_the_data_changes(tree, monkeypatch
     caches = list((tree / "cache").glob("class_uniform_*.json"))
     assert len(caches) == 1
     stored = json.loads(caches[0].read_text())
-    assert len(stored["locations"]) == 20 and any(str(RARE_TRAIN_ID) in loc for loc in stored["locations"])
+    assert len(stored["centroids"]) == NUM_FRAMES
+    assert any(str(RARE_TRAIN_ID) in image for image in stored["centroids"])
 
     def fail(sample):
         raise AssertionError(f"recomputed {sample.label}")

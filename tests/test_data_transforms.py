@@ -26,7 +26,7 @@ def source_x(item):
 @pytest.mark.parametrize("seed", range(12))
 def test_label_and_valid_follow_the_image(seed):
     image, label = coordinate_frame()
-    transform = TrainTransform(48, scale_range=(0.5, 2.0), color_jitter=0.0, blur_probability=0.0)
+    transform = TrainTransform(48, scale_range=(0.5, 2.0), color_jitter=0.0, blur=False)
     item = transform(image, label, seed=seed)
     valid = item["valid"][0] > 0
     assert valid.any()
@@ -45,7 +45,7 @@ def test_label_and_valid_follow_the_image(seed):
 
 def test_flips_happen_and_both_directions_align():
     image, label = coordinate_frame()
-    transform = TrainTransform(32, scale_range=(1.0, 1.0), color_jitter=0.0, blur_probability=0.0)
+    transform = TrainTransform(32, scale_range=(1.0, 1.0), color_jitter=0.0, blur=False)
     directions = set()
     for seed in range(10):
         item = transform(image, label, seed=seed)
@@ -70,7 +70,7 @@ def test_padding_gives_valid_0_and_label_255():
 
 def test_padded_pixels_are_zero_before_normalisation():
     image = np.full((H, W, 3), 200, np.uint8)
-    item = TrainTransform(160, color_jitter=0.0, blur_probability=0.0)(image, np.zeros((H, W), np.uint8), seed=0)
+    item = TrainTransform(160, color_jitter=0.0, blur=False)(image, np.zeros((H, W), np.uint8), seed=0)
     raw = item["image"] * STD + MEAN
     assert torch.allclose(raw[:, item["valid"][0] == 0], torch.zeros(1), atol=1e-5)
 
@@ -85,14 +85,21 @@ def test_same_seed_same_sample_other_seed_other_sample():
     assert not torch.equal(a["image"], c["image"])
 
 
-def test_centre_follows_the_chosen_pixel_after_scaling():
+def test_crop_holds_the_chosen_pixel_after_scaling_at_varying_places():
     image, label = coordinate_frame()
-    transform = TrainTransform(16, color_jitter=0.0, blur_probability=0.0)
-    for seed in range(8):
-        item = transform(image, label, center=(70.0, 30.0), seed=seed)
+    transform = TrainTransform(16, color_jitter=0.0, blur=False)
+    places = set()
+    for seed in range(40):
+        item = transform(image, label, center=(70, 30), seed=seed)
         x = source_x(item)
         y = (item["image"] * STD + MEAN)[1] * 255.0 / 4.0
-        assert abs(x[7:9, 7:9].mean() - 70) < 3 and abs(y[7:9, 7:9].mean() - 30) < 3
+        # Some output pixel shows source (70, 30), up to the resampling of a scale in [0.5, 2].
+        distance = ((x - 70) ** 2 + (y - 30) ** 2).sqrt()
+        assert distance.min() < 2.5, f"seed {seed}: the crop misses the centroid by {distance.min():.1f} px"
+        row, col = divmod(int(distance.argmin()), 16)
+        places.add((row // 4, col // 4))
+    # The centroid lands anywhere in the crop, not always at its centre (the authors' placement).
+    assert len(places) >= 8
 
 
 def test_eval_transform_is_normalisation_only():

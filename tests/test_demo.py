@@ -36,12 +36,12 @@ def test_color_jitter_reaches_the_training_transform(tmp_path, override, hue):
     cfg = load_config(REPO / "configs/deeplabv3plus_r50_os8_partial_cityscapes.yaml",
                       [f"data.root={tmp_path}", "data.coarse=false", *override])
     train_data, _ = build_datasets(cfg)
-    jitter = [t for t in train_data.base.transform.photometric.transforms if isinstance(t, A.ColorJitter)]
-    assert len(jitter) == 1
+    pipeline = train_data.transform.jitter
     if hue:
-        assert jitter[0].p == 1.0 and jitter[0].hue == pytest.approx((-hue, hue))
+        jitter = [t for t in pipeline.transforms if isinstance(t, A.ColorJitter)]
+        assert len(jitter) == 1 and jitter[0].p == 1.0 and jitter[0].hue == pytest.approx((-hue, hue))
     else:
-        assert jitter[0].p == 0.0
+        assert pipeline is None
 
 
 def read_png(path):

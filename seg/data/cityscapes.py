@@ -65,7 +65,7 @@ def find_samples(root: str | Path, split: str, *, fold: int = 0, coarse: bool = 
     cities = CITIES["test"] if split == "test" else fold_cities(fold)[split]
     samples = [s for city in cities for s in _city_samples(root, city, "gtFine", split != "test")]
     if coarse:
-        samples += [s for city in CITIES["train_extra"] for s in _city_samples(root, city, "gtCoarse", True)]
+        samples += coarse_samples(root)
     if not samples:
         tried = sorted({str(root / "leftImg8bit" / original_split(c) / c) for c in cities})
         raise FileNotFoundError(
@@ -73,6 +73,12 @@ def find_samples(root: str | Path, split: str, *, fold: int = 0, coarse: bool = 
             f"({len(tried)} city folders). Expected tree:\n{EXPECTED_TREE}"
         )
     return samples
+
+
+def coarse_samples(root: str | Path) -> list[Sample]:
+    """Return the sorted train_extra samples with their gtCoarse labels (empty when not downloaded)."""
+    root = Path(root)
+    return [s for city in CITIES["train_extra"] for s in _city_samples(root, city, "gtCoarse", True)]
 
 
 def read_image(path: Path) -> np.ndarray:

@@ -13,15 +13,22 @@ import torch.nn.functional as F
 
 from seg.config import Config, config_to_dict, format_config, repo_path
 from seg.engine import distributed as dist
+from seg.engine.logging import ScalarLogger
 from seg.engine.schedule import poly_scheduler
 from seg.engine.trainer import LoopConfig, train
+from seg.models.pretrained import TORCHVISION_PREFIX, load_backbone
 
 IGNORE_INDEX = 255  # Cityscapes pixels without a trainId
 
 
-def segmentation_step(model, batch) -> torch.Tensor:
-    """Returns the cross-entropy (ignore 255) of the model's logits on a training batch."""
-    valid = batch.get("valid")
+def segmentation_step(model, batch, *, mask_propagation: bool = False) -> torch.Tensor:
+    """Returns the cross-entropy (ignore 255) of the model's logits on a training batch.
+
+    mask_propagation=False gives the model the padded crops as images (black, label 255), so
+    zero and partial padding models see the same pixels; True also passes `valid`, and the
+    partial model treats the padding as holes.
+    """
+    valid = batch.get("valid") if mask_propagation else None
     # Crops without padding need no mask propagation: an all-ones `valid` gives the same logits.
     if valid is not None and not bool((valid < 1).any()):
         valid = None
@@ -63,7 +70,8 @@ def build_datasets(cfg: Config):
     def train_set():
         return build_train_dataset(root, fold=d.fold, crop_size=d.crop_size, scale_range=d.scale_range,
                                    coarse=d.coarse, class_uniform_fraction=d.class_uniform_fraction,
-                                   color_jitter=d.color_jitter, seed=cfg.train.seed, progress=dist.is_main_process())
+                                   class_uniform_tile=d.class_uniform_tile, color_jitter=d.color_jitter,
+                                   blur=d.blur, seed=cfg.train.seed, progress=dist.is_main_process())
 
     # Rank 0 computes the class-uniform location cache first; the others then read it instead of racing.
     if dist.is_main_process():
@@ -77,6 +85,37 @@ def build_datasets(cfg: Config):
     return train_data, val_data
 
 
+def pretrained_source(source: str | None) -> str | None:
+    """Returns model.pretrained_backbone with a relative file path taken from the repository root."""
+    if source is None or source.startswith(TORCHVISION_PREFIX):
+        return source
+    return str(repo_path(source))
+
+
+def load_encoder(model: torch.nn.Module, source: str | None) -> None:
+    """Loads the ImageNet weights named by `source` into the trunk and says what was loaded."""
+    main = dist.is_main_process()
+    if source is None:
+        if main:
+            print("model.pretrained_backbone: null -- the encoder starts from random weights, "
+                  "not ImageNet (the paper's models start from ImageNet)", flush=True)
+        return
+    report = load_backbone(model.backbone, pretrained_source(source))
+    if main:
+        print(report.summary(source), flush=True)
+
+
+def log_training_data(train_data, cfg: Config) -> None:
+    """Prints and logs (data/coarse_fraction at iteration 0) the share of coarse crops of epoch 0."""
+    if not dist.is_main_process() or not hasattr(train_data, "coarse_fraction"):
+        return
+    print(train_data.describe(), flush=True)
+    logger = ScalarLogger(cfg.run_dir())
+    logger.log(0, {"data/coarse_fraction": train_data.coarse_fraction(0),
+                   "data/expected_coarse_fraction": train_data.expected_coarse_fraction()})
+    logger.close()
+
+
 def train_segmentation(cfg: Config) -> dict:
     """Returns the engine's result after training the config's model; the whole run in one call."""
     from seg.data import collate_batch
@@ -87,11 +126,16 @@ def train_segmentation(cfg: Config) -> dict:
         print(format_config(cfg), flush=True)
     # Same initial weights on every rank (DDP broadcasts rank 0's anyway).
     torch.manual_seed(cfg.train.seed)
-    model = build_model(**dataclasses.asdict(cfg.model))
+    model_kwargs = dataclasses.asdict(cfg.model)
+    source = model_kwargs.pop("pretrained_backbone")
+    model = build_model(**model_kwargs)
+    load_encoder(model, source)
     optimizer = build_optimizer(model, cfg)
     scheduler = poly_scheduler(optimizer, cfg.train.iterations, cfg.train.poly_power)
     train_data, val_data = build_datasets(cfg)
+    log_training_data(train_data, cfg)
     validate = functools.partial(validate_miou, dataset=val_data, device=device)
-    return train(model, train_data, segmentation_step, optimizer, scheduler, loop_config(cfg),
+    step = functools.partial(segmentation_step, mask_propagation=cfg.train.mask_propagation)
+    return train(model, train_data, step, optimizer, scheduler, loop_config(cfg),
                  run_dir=cfg.run_dir(), config=config_to_dict(cfg), device=device, collate_fn=collate_batch,
                  validate=validate)

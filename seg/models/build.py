@@ -6,6 +6,7 @@ import torch.nn as nn
 from seg.layers import set_padding
 from seg.models.aspp import aspp_rates, pool_window
 from seg.models.deeplabv3plus import DeepLabV3Plus
+from seg.models.init import initialize_head
 from seg.models.pretrained import load_backbone
 from seg.models.resnet import resnet50_trunk, small_trunk
 from seg.models.wider_resnet import wider_resnet38_trunk
@@ -14,15 +15,23 @@ from seg.models.wider_resnet import wider_resnet38_trunk
 def deeplabv3plus_resnet50(*, num_classes, output_stride, norm_layer, window):
     """Returns DeepLabV3+ on ResNet50 (paper model; 40,351,040 parameters for 19 classes)."""
     trunk = resnet50_trunk(output_stride=output_stride, norm_layer=norm_layer)
-    return DeepLabV3Plus(trunk, num_classes, aspp_rates=aspp_rates(output_stride),
-                         pool_window=window, norm_layer=norm_layer)
+    model = DeepLabV3Plus(trunk, num_classes, aspp_rates=aspp_rates(output_stride),
+                          pool_window=window, norm_layer=norm_layer)
+    # The authors' DeepV3Plus initialises the whole head (network/deepv3.py).
+    initialize_head(model.aspp, model.aspp_project, model.low_level_project, model.decoder,
+                    model.classifier)
+    return model
 
 
 def deeplabv3plus_wrn38(*, num_classes, output_stride, norm_layer, window):
     """Returns DeepLabV3+ on WideResNet38-A2 (paper model; 137,103,936 parameters, 19 classes)."""
     trunk = wider_resnet38_trunk(output_stride=output_stride, norm_layer=norm_layer)
-    return DeepLabV3Plus(trunk, num_classes, aspp_rates=aspp_rates(output_stride),
-                         pool_window=window, norm_layer=norm_layer)
+    model = DeepLabV3Plus(trunk, num_classes, aspp_rates=aspp_rates(output_stride),
+                          pool_window=window, norm_layer=norm_layer)
+    # The authors' DeepWV3Plus initialises only `final` (our decoder and classifier); ASPP and
+    # the two 1x1 reductions keep PyTorch's default (network/deepv3.py).
+    initialize_head(model.decoder, model.classifier)
+    return model
 
 
 def deeplabv3plus_small(*, num_classes, output_stride, norm_layer, window):
@@ -34,9 +43,12 @@ def deeplabv3plus_small(*, num_classes, output_stride, norm_layer, window):
     crops take minutes on two CPU cores.
     """
     trunk = small_trunk(output_stride=output_stride, norm_layer=norm_layer)
-    return DeepLabV3Plus(trunk, num_classes, aspp_channels=48, aspp_rates=aspp_rates(output_stride),
-                         low_level_channels=16, decoder_channels=48, pool_window=window,
-                         norm_layer=norm_layer)
+    model = DeepLabV3Plus(trunk, num_classes, aspp_channels=48,
+                          aspp_rates=aspp_rates(output_stride), low_level_channels=16,
+                          decoder_channels=48, pool_window=window, norm_layer=norm_layer)
+    initialize_head(model.aspp, model.aspp_project, model.low_level_project, model.decoder,
+                    model.classifier)
+    return model
 
 
 BUILDERS = {
@@ -52,8 +64,8 @@ def build_model(name: str, *, num_classes: int = 19, padding: str = "partial",
                 pretrained_backbone: Optional[str] = None, aspp_pool_size=None) -> nn.Module:
     """Returns the model `name` with every padded conv in padding mode `padding`.
 
-    padding: one of seg.layers.PADDING_MODES. pretrained_backbone: path of a local ImageNet
-    checkpoint for the trunk (torchvision resnet50 state_dict, wider_resnet38.pth.tar).
+    padding: one of seg.layers.PADDING_MODES. pretrained_backbone: ImageNet weights for the
+    trunk, "torchvision:<weights name>" or a file (see seg.models.pretrained).
     aspp_pool_size: None for global image pooling, or a box size in input pixels (int or
     (h, w)), e.g. the training crop, for the fixed-window pooling.
     """

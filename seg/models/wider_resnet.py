@@ -12,7 +12,8 @@ features (128 ch, stride 2); max-pool /2; mod3 3 blocks (256, 256); mod4 6 block
 stride 2 in the first; mod5 3 blocks (512, 1024), dilation 2; mod6 one bottleneck
 (512, 1024, 2048), dilation 4, Dropout2d 0.3; mod7 one bottleneck (1024, 2048, 4096),
 dilation 4, Dropout2d 0.5 -> 4096 ch at stride 8. Output stride 16 gives mod5's first block
-stride 2 and halves the dilations (mod5 1, mod6 and mod7 2).
+stride 2 and halves the dilations (mod5 1, mod6 and mod7 2); 32 is the ImageNet classifier's
+geometry (stride 2 in the first block of mod4, mod5 and mod6, no dilation).
 """
 from collections import OrderedDict
 from typing import Callable
@@ -30,6 +31,7 @@ _DROPOUT = (None, None, None, None, 0.3, 0.5)
 _GEOMETRY = {
     8: ((1, 1), (1, 1), (2, 1), (1, 2), (1, 4), (1, 4)),
     16: ((1, 1), (1, 1), (2, 1), (2, 1), (1, 2), (1, 2)),
+    32: ((1, 1), (1, 1), (2, 1), (2, 1), (2, 1), (1, 1)),  # the ImageNet classifier, undilated
 }
 
 
