@@ -7,6 +7,7 @@ from seg.layers import PADDING_MODES, get_padding_mode, set_padding
 from seg.models import MODEL_NAMES, build_model, load_backbone
 from seg.models.resnet import resnet50_trunk, small_trunk
 from seg.models.wider_resnet import wider_resnet38_trunk
+from seg.utils.errors import UserError
 
 
 def count(module):
@@ -220,13 +221,13 @@ def test_pretrained_reports_keys_by_name_and_rejects_shapes(tmp_path):
     state = small_trunk().state_dict()
     state["layer2.0.conv2.weight"] = torch.zeros(1, 2, 3, 3)
     torch.save(state, path)
-    with pytest.raises(ValueError, match=r"layer2\.0\.conv2\.weight: file \(1, 2, 3, 3\)"):
+    with pytest.raises(UserError, match=r"layer2\.0\.conv2\.weight: file \(1, 2, 3, 3\)"):
         load_backbone(small_trunk(), path)
 
     torch.save({"something.else": torch.zeros(2)}, path)
-    with pytest.raises(ValueError, match="match"):
+    with pytest.raises(UserError, match="match"):
         load_backbone(small_trunk(), path)
-    with pytest.raises(FileNotFoundError, match="pretrained_backbone"):
+    with pytest.raises(UserError, match="pretrained_backbone"):
         build_model("deeplabv3plus_small", pretrained_backbone=str(tmp_path / "missing.pth"))
 
 

@@ -66,11 +66,11 @@ def test_resume_of_the_recipe_matches_an_uninterrupted_run(data_root, tmp_path):
 
     calls, original = [], segmentation.segmentation_step
 
-    def step_then_stop(model, batch):
+    def step_then_stop(model, batch, **options):
         calls.append(1)
         if len(calls) == 2:
             os.kill(os.getpid(), signal.SIGINT)
-        return original(model, batch)
+        return original(model, batch, **options)
 
     segmentation.segmentation_step = step_then_stop
     try:
