@@ -1,7 +1,6 @@
 """The authors' sampling and augmentation: fine-led epochs, centroid crops, blur range and order."""
 import albumentations as A
 import numpy as np
-import pytest
 import torch
 from scipy import ndimage
 

@@ -7,6 +7,7 @@ One model switched between paddings (same weights, same memory), the same real t
 partial's time relative to zero padding.
 """
 import argparse
+import functools
 import json
 import pathlib
 import sys
@@ -42,13 +43,16 @@ def main(argv=None) -> int:
     b = cfg.train.batch_size
     batches = [collate_batch([train_data[i * b + j] for j in range(b)]) for i in range(min(4, len(train_data) // b))]
     torch.manual_seed(cfg.train.seed)
-    model = build_model(**vars(cfg.model))
-    result = interleaved_throughput(model, args.paddings, segmentation_step, batches, rounds=args.rounds,
+    # Timing needs no ImageNet weights (and must not need a download).
+    model = build_model(**{**vars(cfg.model), "pretrained_backbone": None})
+    step = functools.partial(segmentation_step, mask_propagation=cfg.train.mask_propagation)
+    result = interleaved_throughput(model, args.paddings, step, batches, rounds=args.rounds,
                                     steps=args.steps, lr=cfg.train.lr, clock=args.clock)
     padded = sum(bool((batch["valid"] < 1).any()) for batch in batches)
     print(f"{cfg.model.name}, batch {b}, crop {cfg.data.crop_size}, {torch.get_num_threads()} threads, "
           f"{args.clock} clock, {args.rounds} interleaved rounds of {args.steps} steps "
-          f"({padded} of {len(batches)} batches hold padded crops, which run mask propagation):")
+          f"({padded} of {len(batches)} batches hold padded crops; train.mask_propagation="
+          f"{cfg.train.mask_propagation}):")
     for padding in args.paddings:
         r = result[padding]
         print(f"  {padding:8s} {r['images_per_s']:7.2f} images/s (rounds {r['spread'][0]:.2f}-{r['spread'][1]:.2f}), "

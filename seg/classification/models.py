@@ -1,4 +1,4 @@
-"""torchvision classification models built by name, with every padded convolution in one padding mode.
+"""Classification models built by name (torchvision's, and WideResNet38-A2), in one padding mode.
 
 The paper (section 4.1) takes the official PyTorch model definitions and only swaps the padding:
 `build_classifier("vgg16_bn", padding="partial")` is torchvision's vgg16_bn with each padded
@@ -19,6 +19,31 @@ from seg.models.wider_resnet import WiderResNet38Trunk, norm_relu
 
 # The paper's networks (table 2); any other torchvision classification name works too.
 PAPER_MODELS = ("vgg16_bn", "vgg19_bn", "resnet50", "resnet101", "resnet152")
+
+
+class WiderResNet38A2(WiderResNet38Trunk):
+    """WideResNet38-A2 ImageNet classifier: the segmentation trunk at stride 32, BN-ReLU, pool, fc.
+
+    Parameter names are those of the public wider_resnet38.pth.tar (`bn_out.0.*`,
+    `classifier.fc.*`), so a checkpoint of this model loads into deeplabv3plus_wrn38 as its
+    `model.pretrained_backbone` (the stride changes no parameter shape).
+    """
+
+    def __init__(self, num_classes: int = 1000, norm_layer=nn.BatchNorm2d):
+        super().__init__(output_stride=32, norm_layer=norm_layer)
+        self.bn_out = norm_relu(self.out_channels, norm_layer)
+        self.classifier = nn.Sequential(OrderedDict([
+            ("avg_pool", nn.AdaptiveAvgPool2d(1)), ("flatten", nn.Flatten(1)),
+            ("fc", nn.Linear(self.out_channels, num_classes))]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Returns the logits (N, num_classes)."""
+        _, _, features, _ = super().forward(x)
+        return self.classifier(self.bn_out(features))
+
+
+# Classification models of this project, next to torchvision's.
+OWN_MODELS = {"wider_resnet38_a2": WiderResNet38A2}
 
 
 def classifier_names() -> list[str]:
@@ -52,27 +77,3 @@ def classifier_logits(output) -> torch.Tensor:
     """Returns the logits tensor of a torchvision classifier's output (main head of a namedtuple)."""
     return output if isinstance(output, torch.Tensor) else output[0]
 
-
-class WiderResNet38A2(WiderResNet38Trunk):
-    """WideResNet38-A2 ImageNet classifier: the segmentation trunk at stride 32, BN-ReLU, pool, fc.
-
-    Parameter names are those of the public wider_resnet38.pth.tar (`bn_out.0.*`,
-    `classifier.fc.*`), so a checkpoint of this model loads into deeplabv3plus_wrn38 as its
-    `model.pretrained_backbone` (the stride changes no parameter shape).
-    """
-
-    def __init__(self, num_classes: int = 1000, norm_layer=nn.BatchNorm2d):
-        super().__init__(output_stride=32, norm_layer=norm_layer)
-        self.bn_out = norm_relu(self.out_channels, norm_layer)
-        self.classifier = nn.Sequential(OrderedDict([
-            ("avg_pool", nn.AdaptiveAvgPool2d(1)), ("flatten", nn.Flatten(1)),
-            ("fc", nn.Linear(self.out_channels, num_classes))]))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Returns the logits (N, num_classes)."""
-        _, _, features, _ = super().forward(x)
-        return self.classifier(self.bn_out(features))
-
-
-# Classification models of this project, next to torchvision's.
-OWN_MODELS = {"wider_resnet38_a2": WiderResNet38A2}

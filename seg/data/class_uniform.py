@@ -4,8 +4,8 @@ An epoch has as many crops as there are fine training images. `fraction` of them
 class-uniform: an equal share per class, each a crop around a centroid drawn from that class's
 list, and the lists hold the centroids of the fine *and* the coarse frames. The rest are random
 crops of the fine images, each once per epoch. So coarse frames enter only through class-uniform
-picks: about a third of the crops of a Cityscapes epoch, not the 87 % a plain fine + coarse union
-would give, and `coarse_fraction(epoch)` says exactly how many.
+picks, never more than `fraction` of an epoch (a plain fine + coarse union would be mostly coarse
+on Cityscapes: 2,975 fine and about 20k coarse frames); `coarse_fraction(epoch)` says how many.
 
 A centroid is the centre of mass of one class inside one square tile of the label (1024 px on
 Cityscapes), so a class spread over an image has several. Centroids are computed once (with a
@@ -17,8 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from torch.utils.data import Dataset

@@ -4,7 +4,7 @@ Convolutions and linear layers: Kaiming normal (fan_in, gain sqrt(2): std sqrt(2
 0; BatchNorm: weight 1, bias 0. Applied to the head only; the trunk keeps its own initialisation
 or its ImageNet weights.
 """
-import torch.nn as nn
+from torch import nn
 
 
 def initialize_head(*modules: nn.Module) -> None:

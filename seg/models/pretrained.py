@@ -15,13 +15,13 @@ of the RNG states that training checkpoints carry.
 import os
 import warnings
 from pathlib import Path
-from typing import List, NamedTuple
+from typing import NamedTuple
 from urllib.parse import urlparse
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torchvision
+from torch import nn
 
 from seg.utils.errors import UserError
 
@@ -34,10 +34,10 @@ _NUMPY_GLOBALS = [np.ndarray, np.dtype, np._core.multiarray._reconstruct,
 class LoadReport(NamedTuple):
     """Keys of a checkpoint load: loaded, missing (kept at init), unexpected and dropped."""
 
-    loaded: List[str]
-    missing: List[str]
-    unexpected: List[str]
-    dropped: List[str]  # ImageNet-only keys (classifier), expected in the file and skipped
+    loaded: list[str]
+    missing: list[str]
+    unexpected: list[str]
+    dropped: list[str]  # ImageNet-only keys (classifier), expected in the file and skipped
 
     def summary(self, source: str) -> str:
         """Return one line naming the source and the key counts (and the missing keys, if any)."""
@@ -50,7 +50,7 @@ class LoadReport(NamedTuple):
         return line
 
 
-def _prefixes(keys: List[str]) -> List[str]:
+def _prefixes(keys: list[str]) -> list[str]:
     """Return the sorted first components of keys ("fc", "bn_out", ...)."""
     return sorted({key.split(".")[0] for key in keys})
 
@@ -113,7 +113,7 @@ def read_pretrained(source: str) -> dict:
 
 def _strip_module(key: str) -> str:
     """Return key without the `module.` prefix of DataParallel/DistributedDataParallel."""
-    return key[len("module."):] if key.startswith("module.") else key
+    return key.removeprefix("module.")
 
 
 def load_backbone(trunk: nn.Module, source) -> LoadReport:
