@@ -11,7 +11,10 @@ from seg.classification import load_classification_config, make_synthetic_imagef
 from seg.classification.config import REPO_ROOT
 from seg.classification.models import build_classifier
 from seg.classification.train import train_classifier
-from seg.engine.segmentation import segmentation_step
+from seg.config import load_config
+from seg.data.synthetic import make_synthetic
+from seg.engine import read_jsonl
+from seg.engine.segmentation import segmentation_step, train_segmentation
 from seg.models import build_model
 from seg.models.pretrained import load_backbone
 from seg.models.wider_resnet import wider_resnet38_trunk
@@ -177,3 +180,23 @@ def test_wrn38_a2_classifies_at_output_stride_32():
         logits = model(torch.randn(1, 3, 64, 96))
     assert logits.shape == (1, 5) and torch.isfinite(logits).all()
     assert captured["shape"] == (1, 4096, 2, 3)  # 64x96 / 32
+
+
+@pytest.mark.slow
+def test_training_follows_the_mask_switch(tmp_path):
+    # 64x128 frames scaled by at most 1.5 never fill a 160 crop: every crop is padded.
+    make_synthetic(tmp_path / "data", train=4, val=1, extra=2, size=(64, 128), seed=0)
+    first_loss = {}
+    for padding in ("zero", "partial"):
+        for switch in ("false", "true"):
+            cfg = load_config(CONFIGS / f"deeplabv3plus_small_os8_{padding}_synthetic.yaml", [
+                f"data.root={tmp_path / 'data'}", f"output_dir={tmp_path / 'runs'}",
+                f"run_name={padding}_{switch}", f"train.mask_propagation={switch}",
+                "train.iterations=1", "train.batch_size=2", "train.log_every=1", "eval.max_images=1"])
+            train_segmentation(cfg)
+            records = read_jsonl(cfg.run_dir() / "log.jsonl")
+            assert "data/coarse_fraction" in records[0]  # the share of coarse crops is logged
+            first_loss[padding, switch] = next(r["train/loss"] for r in records if "train/loss" in r)
+    # Zero padding drops the mask either way; partial padding turns the padding into holes.
+    assert first_loss["zero", "false"] == first_loss["zero", "true"]
+    assert first_loss["partial", "false"] != first_loss["partial", "true"]
