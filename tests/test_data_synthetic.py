@@ -7,7 +7,7 @@ import pytest
 from cityscapesscripts.helpers.labels import id2label
 
 from seg.data import build_eval_dataset, build_train_dataset
-from seg.data.labels import train_ids_to_label_ids
+from seg.utils.labels import train_ids_to_label_ids
 from seg.data.splits import fold_cities
 from seg.data.synthetic import make_synthetic
 

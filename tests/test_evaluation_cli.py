@@ -9,7 +9,7 @@ import torch
 from seg.config import Config, ModelConfig, config_to_dict
 from seg.data import build_eval_dataset
 from seg.data.synthetic import make_synthetic
-from seg.engine.checkpoint import load_model
+from seg.engine.segmentation import load_model
 from seg.evaluation import evaluate, predict_regular
 from seg.models import build_model
 

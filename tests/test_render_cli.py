@@ -11,7 +11,7 @@ import torch
 from seg.config import Config, ModelConfig, config_to_dict
 from seg.data import build_eval_dataset
 from seg.data.synthetic import make_synthetic
-from seg.engine.checkpoint import load_model
+from seg.engine.segmentation import load_model
 from seg.evaluation import predict
 from seg.models import build_model
 from seg.visualize.selection import load_pair

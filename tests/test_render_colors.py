@@ -4,8 +4,9 @@ import torch
 from cityscapesscripts.helpers.labels import labels as CITYSCAPES_LABELS
 from torchvision.transforms.functional import normalize
 
-from seg.visualize.colors import (ERROR_COLORS, WRONG_COLOR, class_names, colorize, error_difference_view,
-                                  error_view, image_to_rgb, palette)
+from seg.utils.labels import CLASS_NAMES
+from seg.visualize.colors import (ERROR_COLORS, WRONG_COLOR, colorize, error_difference_view, error_view,
+                                  image_to_rgb, palette)
 
 
 def test_each_train_id_has_the_cityscapesscripts_colour():
@@ -14,7 +15,7 @@ def test_each_train_id_has_the_cityscapesscripts_colour():
     assert sorted(label.trainId for label in trained) == list(range(19))
     for label in trained:
         assert tuple(table[label.trainId]) == tuple(label.color), label.name
-    names = class_names()
+    names = CLASS_NAMES
     assert all(names[label.trainId] == label.name for label in trained)
 
 

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from seg.config import load_config
-from seg.engine import load_checkpoint, load_model, read_jsonl
+from seg.engine import load_checkpoint, read_jsonl
+from seg.engine.segmentation import load_model
 from seg.engine.segmentation import train_segmentation
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -88,7 +89,7 @@ def test_resume_of_the_recipe_matches_an_uninterrupted_run(data_root, tmp_path):
 DDP_SCRIPT = """
 import sys, torch
 from seg.config import load_config
-from seg.engine import get_rank
+from seg.utils.distributed import get_rank
 from seg.engine.checkpoint import unwrap_model
 import seg.engine.trainer as trainer
 

@@ -6,7 +6,7 @@
 
 Prints Markdown tables: Table 1 (inference, zero vs partial, 1st iteration and after, with the
 mask-convolution baseline and mask propagation), training step time and peak memory, and the
-issue's targets. The timing method is seg.benchmark.timing: warm-up, interleaved repetitions in
+issue's targets. The timing method is seg.utils.timing: warm-up, interleaved repetitions in
 rotating order, medians of within-repetition ratios with their interquartile range, and an A/A
 control; torch threads fixed; CUDA events and synchronisation on a GPU.
 """

@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from any directory without installing
 
 from seg.data import build_eval_dataset, resolve_data_root  # noqa: E402
-from seg.engine.checkpoint import load_model  # noqa: E402
+from seg.engine.segmentation import load_model  # noqa: E402
 from seg.evaluation import evaluate, evaluate_predictions, markdown_report  # noqa: E402
 from seg.evaluation.tiling import MODE_OVERLAP  # noqa: E402
 from seg.layers import PADDING_MODES  # noqa: E402

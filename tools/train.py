@@ -11,7 +11,7 @@ import sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))  # run from any folder without installing
 
 from seg.config import ConfigError, load_config  # noqa: E402
-from seg.engine import cleanup  # noqa: E402
+from seg.utils.distributed import cleanup  # noqa: E402
 from seg.engine.segmentation import train_segmentation  # noqa: E402
 
 

@@ -17,7 +17,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))  # run f
 
 from seg.classification.config import ConfigError, load_classification_config  # noqa: E402
 from seg.classification.train import train_classifier  # noqa: E402
-from seg.engine import cleanup, is_main_process  # noqa: E402
+from seg.utils.distributed import cleanup, is_main_process  # noqa: E402
 
 
 def main(argv=None) -> int:

@@ -1,7 +1,7 @@
 """Markdown tables of the benchmark results (the paper's Table 1 layout) and the target check."""
 from typing import List
 
-from seg.benchmark.timing import relative
+from seg.utils.timing import relative
 
 _LABELS = {"zero": "zero", "zero (A/A)": "zero (A/A control)", "partial (1st)": "partial (1st)",
            "partial": "partial (2nd - nth)", "maskconv (1st)": "maskconv (1st)",

@@ -7,7 +7,7 @@ from tqdm import tqdm
 
 from seg.classification.metrics import TopKAccuracy
 from seg.classification.models import classifier_logits
-from seg.engine import distributed as dist
+from seg.utils import distributed as dist
 
 
 @torch.no_grad()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from seg.engine import distributed as dist
+from seg.utils import distributed as dist
 
 
 def topk_correct(logits: torch.Tensor, target: torch.Tensor, ks=(1, 5)) -> torch.Tensor:

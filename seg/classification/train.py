@@ -19,7 +19,7 @@ from seg.classification.data import build_train_set, build_val_set
 from seg.classification.evaluate import evaluate_classifier
 from seg.classification.models import build_classifier, classifier_logits
 from seg.classification.runs import RUN_INFO, read_run, write_summary
-from seg.engine import distributed as dist
+from seg.utils import distributed as dist
 from seg.engine.schedule import step_scheduler
 from seg.engine.trainer import LoopConfig, iterations_per_epoch, train
 

@@ -16,7 +16,7 @@ from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from .cityscapes import CityscapesSegmentation, Sample, load_sample
-from .labels import NUM_CLASSES
+from seg.utils.labels import NUM_CLASSES
 
 CACHE_VERSION = 1
 

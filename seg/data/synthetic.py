@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .labels import label_ids_to_color
+from seg.utils.labels import label_ids_to_color
 from .splits import CITIES, NUM_FOLDS, fold_cities
 from .synthetic_scene import ID, make_scene
 

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from seg.engine import distributed as dist
+from seg.utils import distributed as dist
 
 
 def seed_everything(seed: int) -> None:

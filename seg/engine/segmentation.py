@@ -12,27 +12,27 @@ import torch
 import torch.nn.functional as F
 
 from seg.config import Config, config_to_dict, format_config, repo_path
-from seg.engine import distributed as dist
+from seg.data import build_eval_dataset, build_train_dataset, collate_batch, resolve_data_root
+from seg.engine.checkpoint import load_checkpoint
 from seg.engine.schedule import poly_scheduler
 from seg.engine.trainer import LoopConfig, train
+from seg.evaluation import evaluate
+from seg.layers import valid_or_none
+from seg.models import build_model
+from seg.utils.labels import IGNORE_INDEX
+from seg.utils import distributed as dist
 
-IGNORE_INDEX = 255  # Cityscapes pixels without a trainId
 
 
 def segmentation_step(model, batch) -> torch.Tensor:
     """Returns the cross-entropy (ignore 255) of the model's logits on a training batch."""
-    valid = batch.get("valid")
     # Crops without padding need no mask propagation: an all-ones `valid` gives the same logits.
-    if valid is not None and not bool((valid < 1).any()):
-        valid = None
-    logits = model(batch["image"], valid)
+    logits = model(batch["image"], valid_or_none(batch.get("valid")))
     return F.cross_entropy(logits.float(), batch["label"], ignore_index=IGNORE_INDEX)
 
 
 def validate_miou(model, dataset, *, device) -> dict:
     """Returns {"mIoU": regular mIoU in percent} of `model` on `dataset` (images sharded over ranks)."""
-    from seg.evaluation import evaluate
-
     result = evaluate(model, dataset, modes=("regular",), device=device, progress=False)
     return {"mIoU": result["mIoU"]["regular"]}
 
@@ -54,8 +54,6 @@ def build_optimizer(model: torch.nn.Module, cfg: Config) -> torch.optim.SGD:
 
 def build_datasets(cfg: Config):
     """Returns (training set, validation set) of the config's data root and fold."""
-    from seg.data import build_eval_dataset, build_train_dataset, resolve_data_root
-
     # config paths are repo-relative, not cwd-relative; None falls back to $CITYSCAPES_DATASET
     root = resolve_data_root(repo_path(cfg.data.root) if cfg.data.root else None)
     d = cfg.data
@@ -79,9 +77,6 @@ def build_datasets(cfg: Config):
 
 def train_segmentation(cfg: Config) -> dict:
     """Returns the engine's result after training the config's model; the whole run in one call."""
-    from seg.data import collate_batch
-    from seg.models import build_model
-
     device = dist.init_distributed(cfg.train.device)
     if dist.is_main_process():
         print(format_config(cfg), flush=True)
@@ -95,3 +90,21 @@ def train_segmentation(cfg: Config) -> dict:
     return train(model, train_data, segmentation_step, optimizer, scheduler, loop_config(cfg),
                  run_dir=cfg.run_dir(), config=config_to_dict(cfg), device=device, collate_fn=collate_batch,
                  validate=validate)
+
+
+def load_model(path, *, padding: str | None = None, map_location="cpu"):
+    """Returns (model in eval mode, config dict) rebuilt from a segmentation checkpoint.
+
+    `padding` overrides the stored padding mode (the paper's cross testing); the weights load
+    strictly, since every padding mode has the same parameters.
+    """
+    state = load_checkpoint(path, map_location=map_location)
+    if "config" not in state or "model" not in state:
+        raise KeyError(f"{path}: not a training checkpoint (needs 'model' and 'config' keys, has {sorted(state)})")
+    config = state["config"]
+    kwargs = {k: v for k, v in config["model"].items() if k != "pretrained_backbone"}
+    if padding is not None:
+        kwargs["padding"] = padding
+    model = build_model(**kwargs)
+    model.load_state_dict(state["model"], strict=True)
+    return model.eval(), config

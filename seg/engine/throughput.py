@@ -1,6 +1,6 @@
 """Training throughput of several variants of a model, measured interleaved in one process.
 
-Interleaving (seg.benchmark.timing) spreads any drift of the machine (other processes, clocks,
+Interleaving (seg.utils.timing) spreads any drift of the machine (other processes, clocks,
 caches) over every variant alike, so their ratio is fair even on a shared machine where
 absolute numbers move.
 """
@@ -11,7 +11,7 @@ from typing import Callable
 
 import torch
 
-from seg.benchmark.timing import interleaved_times
+from seg.utils.timing import interleaved_times
 from seg.layers import set_padding
 
 

@@ -17,7 +17,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from seg.engine import distributed as dist
+from seg.utils import distributed as dist
 from seg.engine.checkpoint import (capture_rng_state, load_checkpoint, resolve_resume, restore_rng_state,
                                    save_checkpoint, unwrap_model)
 from seg.engine.logging import ScalarLogger

@@ -7,6 +7,7 @@ nothing next to the forward pass.
 import math
 
 from seg.evaluation.confusion import ConfusionMatrix, confusion_counts, reduce_from_all_processes
+from seg.utils.labels import NUM_CLASSES
 from seg.evaluation.regions import (DISTANCE_EDGES, band_names, border_distance, distance_bands,
                                     leave_out_rings)
 
@@ -23,7 +24,7 @@ class BorderScores:
     tile, overlap: the tiling of this mode, for the tile-border bands (tile=None: whole-image inference).
     """
 
-    def __init__(self, num_classes=19, *, leave_out=(0,), edges=DISTANCE_EDGES, tile=None, overlap=None):
+    def __init__(self, num_classes=NUM_CLASSES, *, leave_out=(0,), edges=DISTANCE_EDGES, tile=None, overlap=None):
         self.num_classes = num_classes
         self.leave_out = sorted(set(leave_out) | {0})
         self.edges = tuple(edges)

@@ -7,7 +7,8 @@ cityscapesscripts' evalPixelLevelSemanticLabeling counts it.
 """
 import torch
 
-from seg.engine.distributed import all_reduce_sum, get_world_size, is_initialized
+from seg.utils.distributed import all_reduce_sum, get_world_size, is_initialized
+from seg.utils.labels import NUM_CLASSES
 
 
 def confusion_counts(label, pred, num_classes, group=None, num_groups=1):
@@ -46,7 +47,7 @@ def reduce_from_all_processes(matrices):
 class ConfusionMatrix:
     """Accumulates (ground truth, prediction) pixel counts; `.iou()` and `.miou()` read them out."""
 
-    def __init__(self, num_classes=19):
+    def __init__(self, num_classes=NUM_CLASSES):
         self.num_classes = num_classes
         self.mat = torch.zeros(num_classes, num_classes + 1, dtype=torch.int64)
 

@@ -7,19 +7,15 @@ every rank returns the same numbers for the whole dataset.
 import time
 
 import torch
-from cityscapesscripts.helpers.labels import trainId2label
 from tqdm import tqdm
 
-from seg.engine.distributed import get_rank, get_world_size
 from seg.evaluation.border_scores import BorderScores
 from seg.evaluation.predictions import PredictionFolder, write_prediction
 from seg.evaluation.regions import DISTANCE_EDGES, parse_leave_out
 from seg.evaluation.tiling import MODE_OVERLAP, predict
-
-
-def class_names(num_classes=19):
-    """Return the Cityscapes train class names, trainId order."""
-    return [trainId2label[i].name for i in range(num_classes)]
+from seg.layers import valid_or_none
+from seg.utils.distributed import get_rank, get_world_size
+from seg.utils.labels import CLASS_NAMES, NUM_CLASSES
 
 
 def _score(dataset, predictors, scores, *, num_images=None, progress=True, dump_dir=None):
@@ -46,7 +42,7 @@ def _score(dataset, predictors, scores, *, num_images=None, progress=True, dump_
 
 
 def _result(scores, seconds, num_images, local_images, num_classes, **extra):
-    names = class_names(num_classes)
+    names = list(CLASS_NAMES[:num_classes])
     per_mode = {mode: s.result(names) for mode, s in scores.items()}
     result = {"mIoU": {mode: r["mIoU"] for mode, r in per_mode.items()}}
     for key in ("per_class_iou", "leave_out"):
@@ -63,16 +59,16 @@ def _result(scores, seconds, num_images, local_images, num_classes, **extra):
 def _model_predictor(model, mode, tile, device):
     def predictor(item):
         image = item["image"][None].to(device)
-        valid = item.get("valid")
         # Eval images have no holes; a mask of ones would only slow the partial-padding model down.
-        valid = None if valid is None or bool(valid.min() > 0) else valid[None].to(device)
+        valid = valid_or_none(item.get("valid"))
+        valid = None if valid is None else valid[None].to(device)
         return predict(model, image, mode, tile=tile, valid=valid).argmax(1)[0].cpu()
     return predictor
 
 
 @torch.no_grad()
 def evaluate(model, dataset, *, modes=("regular",), leave_out=(0,), tile=1024, device=None, progress=True,
-             num_images=None, dump_dir=None, edges=DISTANCE_EDGES, num_classes=19):
+             num_images=None, dump_dir=None, edges=DISTANCE_EDGES, num_classes=NUM_CLASSES):
     """Return the results dict: "mIoU" {mode: percent}, per-class IoU, leave-out and distance tables.
 
     modes: any of "regular", "tile", "tile_overlap"; leave_out: center proportions (0, "1/3", ...);
@@ -101,7 +97,7 @@ def evaluate(model, dataset, *, modes=("regular",), leave_out=(0,), tile=1024, d
 
 
 def evaluate_predictions(folder, dataset, *, leave_out=(0,), progress=True, num_images=None,
-                         edges=DISTANCE_EDGES, num_classes=19, mode="predictions"):
+                         edges=DISTANCE_EDGES, num_classes=NUM_CLASSES, mode="predictions"):
     """Return the same results dict for a folder of submission PNGs, scored with no model (one mode, `mode`)."""
     proportions = [parse_leave_out(p) for p in leave_out]
     files = PredictionFolder(folder)

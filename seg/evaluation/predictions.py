@@ -10,27 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from cityscapesscripts.helpers.labels import id2label, trainId2label
 from PIL import Image
 
-IGNORE_INDEX = 255
-
-
-def train_to_label_ids(num_classes=19):
-    """Return a uint8 lookup table (256,) mapping trainId -> Cityscapes labelId (255 -> 0, "unlabeled")."""
-    table = np.zeros(256, dtype=np.uint8)
-    for train_id in range(num_classes):
-        table[train_id] = trainId2label[train_id].id
-    return table
-
-
-def label_to_train_ids():
-    """Return a uint8 lookup table (256,) mapping labelId -> trainId, 255 for labels ignored in evaluation."""
-    table = np.full(256, IGNORE_INDEX, dtype=np.uint8)
-    for label_id, label in id2label.items():
-        if 0 <= label_id < 256 and 0 <= label.trainId < 255:
-            table[label_id] = label.trainId
-    return table
+from seg.utils.labels import LABEL_ID_TO_TRAIN_ID, TRAIN_ID_TO_LABEL_ID
 
 
 def image_stem(name):
@@ -49,7 +31,7 @@ def prediction_path(out_dir, name):
 
 def write_prediction(out_dir, name, pred, table=None):
     """Write predicted trainIds (H, W) as a labelId PNG for image `name`; return the file path."""
-    table = train_to_label_ids() if table is None else table
+    table = TRAIN_ID_TO_LABEL_ID if table is None else table
     path = prediction_path(out_dir, name)
     path.parent.mkdir(parents=True, exist_ok=True)
     pred = pred.cpu().numpy() if isinstance(pred, torch.Tensor) else np.asarray(pred)
@@ -66,7 +48,7 @@ class PredictionFolder:
             raise FileNotFoundError(f"prediction folder {self.root} does not exist; "
                                     "write one with tools/evaluate.py --dump-predictions DIR")
         self.files = [os.path.join(d, f) for d, _, names in os.walk(self.root) for f in names if f.endswith(".png")]
-        self.table = label_to_train_ids()
+        self.table = LABEL_ID_TO_TRAIN_ID
 
     def find(self, name):
         """Return the single PNG matching image `name` (<city>_<seq>_<frame>*.png)."""

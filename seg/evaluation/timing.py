@@ -1,7 +1,7 @@
 """Wall-clock cost of each evaluation mode on one image (the issue's tile_overlap <= 1.6x regular check)."""
 import torch
 
-from seg.benchmark.timing import interleaved_times
+from seg.utils.timing import interleaved_times
 from seg.evaluation.tiling import predict
 
 
@@ -9,7 +9,7 @@ from seg.evaluation.tiling import predict
 def time_modes(model, image, modes=("regular", "tile", "tile_overlap"), *, tile=1024, repeats=3):
     """Return {mode: best-of-`repeats` seconds} for predicting `image` (N, 3, H, W), after one warm-up each.
 
-    Modes are interleaved (seg.benchmark.timing) and the best run kept, so load from other
+    Modes are interleaved (seg.utils.timing) and the best run kept, so load from other
     processes sharing the CPU affects every mode alike and as little as possible.
     """
     model.eval()

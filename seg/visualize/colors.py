@@ -5,12 +5,9 @@ official *_gtFine_color.png files; there is no hand-written copy.
 """
 import numpy as np
 import torch
-from cityscapesscripts.helpers.labels import trainId2label
 
 from seg.data.transforms import IMAGENET_MEAN, IMAGENET_STD
-
-NUM_CLASSES = 19
-IGNORE_INDEX = 255
+from seg.utils.labels import CLASS_COLORS, IGNORE_INDEX, NUM_CLASSES
 IGNORE_COLOR = (0, 0, 0)  # cityscapesscripts' "unlabeled" colour, so ignored pixels look like gtFine_color
 
 # Error view: which model gets a pixel wrong. Orange/blue stay distinct for red-green colour blindness.
@@ -18,21 +15,11 @@ ERROR_COLORS = {"zero only": (255, 140, 0), "partial only": (0, 150, 255), "both
 WRONG_COLOR = (255, 0, 0)
 
 
-def class_names(num_classes=NUM_CLASSES):
-    """Return the train class names in trainId order."""
-    return [trainId2label[i].name for i in range(num_classes)]
-
-
-def class_colors(num_classes=NUM_CLASSES):
-    """Return the (R, G, B) colour of each trainId, as cityscapesscripts defines it."""
-    return [tuple(trainId2label[i].color) for i in range(num_classes)]
-
-
 def palette(num_classes=NUM_CLASSES):
     """Return a uint8 (256, 3) lookup table trainId -> RGB; 255 (ignore) and unused ids are black."""
     table = np.zeros((256, 3), dtype=np.uint8)
     table[:] = IGNORE_COLOR
-    table[:num_classes] = class_colors(num_classes)
+    table[:num_classes] = CLASS_COLORS[:num_classes]
     return table
 
 

@@ -3,7 +3,8 @@ import math
 
 import numpy as np
 
-from seg.visualize.colors import IGNORE_COLOR, class_colors, class_names, colorize
+from seg.utils.labels import CLASS_COLORS, CLASS_NAMES
+from seg.visualize.colors import IGNORE_COLOR, colorize
 from seg.visualize.layout import BACKGROUND, Box, draw_text, resize, text_height, text_panel
 from seg.visualize.panels import ROW1, draw_tile_grid
 
@@ -12,7 +13,7 @@ LEGEND_COLUMNS = 4
 
 def legend_entries():
     """Return [(class name, RGB)] for the 19 train classes in trainId order, then "ignore"."""
-    return list(zip(class_names(), class_colors())) + [("ignore (not scored)", IGNORE_COLOR)]
+    return list(zip(CLASS_NAMES, CLASS_COLORS)) + [("ignore (not scored)", IGNORE_COLOR)]
 
 
 def legend_panel(width, *, columns=LEGEND_COLUMNS, scale=0.5):

@@ -13,6 +13,7 @@ from seg.evaluation.tiling import MODE_OVERLAP, tile_boxes
 from seg.visualize.colors import (ERROR_COLORS, colorize, error_difference_view, error_view, wrong_pixels)
 from seg.visualize.layout import compose, resize, text_panel
 from seg.visualize.picking import near_border_mask
+from seg.utils.labels import IGNORE_INDEX
 
 ROW1 = ("Image", "Ground truth", "zero padding", "partial padding")
 ROW2 = ("Scores", "Errors: zero vs partial", "zero padding errors", "partial padding errors")
@@ -72,7 +73,7 @@ def _percent(wrong, where):
 def scores_lines(label, pred_zero, pred_partial, near_border, *, band, mode, zoom_text):
     """Return the text of the scores panel: per-model error rates overall and near borders, colour key, zoom place."""
     label = _numpy(label)
-    labelled = label != 255
+    labelled = label != IGNORE_INDEX
     zero, partial = wrong_pixels(pred_zero, label), wrong_pixels(pred_partial, label)
     near = labelled & _numpy(near_border)
     border_kind = "image border" if MODE_OVERLAP[mode] is None else "image/tile border"

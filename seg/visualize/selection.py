@@ -1,11 +1,11 @@
 """Which models and images a rendering uses: the zero/partial checkpoint pair and images picked by count or name."""
-from seg.engine.checkpoint import load_model
+from seg.engine.segmentation import load_model
 
 PAIR = ("zero", "partial")
 
 
 def load_pair(zero_path, partial_path, *, device="cpu"):
-    """Return {"zero": model, "partial": model} loaded with seg.engine.checkpoint.load_model, on `device`.
+    """Return {"zero": model, "partial": model} loaded with seg.engine.segmentation.load_model, on `device`.
 
     The first checkpoint is the baseline (zero padding or another non-partial mode), the second the
     partial padding model; a swapped pair would mislabel every panel, so it is refused.

@@ -1,4 +1,8 @@
-"""Cityscapes label ids -> train ids, built from cityscapesscripts' own table (no hand-written copy)."""
+"""Cityscapes label facts: the ignore index, train class names and colours, labelId <-> trainId tables.
+
+Every table is built from cityscapesscripts' own label list, so there is no hand-written copy to
+drift from the official evaluation; the rest of the package imports these facts from here.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -30,7 +34,17 @@ def _build_lookup() -> np.ndarray:
     return lookup
 
 
+def _build_inverse() -> np.ndarray:
+    """Return a 256-entry uint8 table trainId -> labelId (255 and unused trainIds -> 0, unlabeled)."""
+    inverse = np.zeros(256, dtype=np.uint8)
+    for label in _TABLE:
+        if 0 <= label.trainId < NUM_CLASSES:
+            inverse[label.trainId] = label.id
+    return inverse
+
+
 LABEL_ID_TO_TRAIN_ID = _build_lookup()
+TRAIN_ID_TO_LABEL_ID = _build_inverse()
 _KNOWN = np.zeros(256, dtype=bool)
 _KNOWN[list(KNOWN_LABEL_IDS)] = True
 
@@ -61,11 +75,7 @@ def check_train_ids(train_ids: np.ndarray, path: str | Path = "<array>") -> np.n
 
 def train_ids_to_label_ids(train_ids: np.ndarray) -> np.ndarray:
     """Return the labelIds map (uint8) of a trainId map; 255 becomes 0 (unlabeled)."""
-    inverse = np.zeros(256, dtype=np.uint8)
-    for label in _TABLE:
-        if 0 <= label.trainId < NUM_CLASSES:
-            inverse[label.trainId] = label.id
-    return inverse[train_ids.astype(np.uint8, copy=False)]
+    return TRAIN_ID_TO_LABEL_ID[train_ids.astype(np.uint8, copy=False)]
 
 
 def label_ids_to_color(label_ids: np.ndarray) -> np.ndarray:
