@@ -3,13 +3,9 @@
     python datasets/make_synthetic.py --out datasets/cityscapes --train 100 --val 20 --extra 40 --size 256 512 --seed 0
 """
 import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from any directory without installing
-
-from seg.data.synthetic import make_synthetic  # noqa: E402
+from seg.data.synthetic import make_synthetic
 
 
 def main(argv=None) -> None:

@@ -7,12 +7,10 @@ touches the image border. The same --seed writes the same files.
 """
 import argparse
 import pathlib
-import sys
+
+from seg.classification.synthetic import CLASS_NAMES, make_synthetic_imagefolder
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))  # run from any folder without installing
-
-from seg.classification.synthetic import CLASS_NAMES, make_synthetic_imagefolder  # noqa: E402
 
 
 def main(argv=None) -> None:

@@ -6,15 +6,12 @@ Optional: the dataset maps labelIds on the fly, but reading prepared files skips
 """
 import argparse
 import sys
-from pathlib import Path
 
 import cv2
 from tqdm import tqdm
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from any directory without installing
-
-from seg.data.cityscapes import read_label  # noqa: E402
-from seg.data.root import resolve_data_root  # noqa: E402
+from seg.data.cityscapes import read_label
+from seg.data.root import resolve_data_root
 
 
 def main(argv=None) -> None:

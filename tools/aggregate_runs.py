@@ -9,10 +9,8 @@ import argparse
 import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))  # run from any folder without installing
-
-from seg.classification.aggregate import aggregate_tables, tables_to_json, to_markdown  # noqa: E402
-from seg.classification.runs import read_run  # noqa: E402
+from seg.classification.aggregate import aggregate_tables, tables_to_json, to_markdown
+from seg.classification.runs import read_run
 
 
 def main(argv=None) -> int:

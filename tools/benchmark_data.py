@@ -6,7 +6,6 @@ Without --data-root, a small synthetic set of 1024x2048 frames is written to a t
 With --workers 0 (default) the pipeline runs in this process on one thread, as one DataLoader worker does.
 """
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -15,10 +14,8 @@ import cv2
 import torch
 from torch.utils.data import DataLoader, RandomSampler
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from any directory without installing
-
-from seg.data import build_train_dataset, collate_batch  # noqa: E402
-from seg.data.synthetic import make_synthetic  # noqa: E402
+from seg.data import build_train_dataset, collate_batch
+from seg.data.synthetic import make_synthetic
 
 
 def crops_per_second(dataset, items: int, workers: int) -> float:

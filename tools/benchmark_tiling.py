@@ -4,15 +4,11 @@
         [--tile 1024] [--repeats 3] [--threads N] [--device cpu]
 """
 import argparse
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from any directory without installing
+import torch
 
-import torch  # noqa: E402
-
-from seg.evaluation.timing import time_modes  # noqa: E402
-from seg.models import MODEL_NAMES, build_model  # noqa: E402
+from seg.evaluation.timing import time_modes
+from seg.models import MODEL_NAMES, build_model
 
 
 def main(argv=None):

@@ -10,12 +10,10 @@ import json
 import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))  # run from any folder without installing
+import torch
 
-import torch  # noqa: E402
-
-from seg.classification.cross_test import DEFAULT_MODES, cross_test, to_markdown  # noqa: E402
-from seg.layers import PADDING_MODES  # noqa: E402
+from seg.classification.cross_test import DEFAULT_MODES, cross_test, to_markdown
+from seg.layers import PADDING_MODES
 
 
 def main(argv=None) -> int:

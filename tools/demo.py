@@ -14,8 +14,9 @@ import subprocess
 import sys
 import time
 
+from seg.evaluation.report import markdown_report
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))  # run from any folder without installing
 
 # The full demo: 256x512 images (Cityscapes at 1/4 scale) and the recipes of configs/ as written; tiles of
 # 256 so that a tile is square as in the paper's 1024 tiles of 1024x2048 images. The fast variant only
@@ -49,8 +50,6 @@ def run(cmd: list[str]) -> None:
 
 def write_tables(eval_json: pathlib.Path, out: pathlib.Path) -> None:
     """Writes the printed evaluation tables of both runs (zero first) as one Markdown file."""
-    from seg.evaluation.report import markdown_report
-
     runs = json.loads(eval_json.read_text())["runs"]
     out.write_text(markdown_report(runs))
     print(f"saved {out}")

@@ -9,16 +9,13 @@ Tables are printed; each checkpoint's results are saved next to it as <stem>_eva
 """
 import argparse
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from any directory without installing
-
-from seg.data import build_eval_dataset, resolve_data_root  # noqa: E402
-from seg.engine.segmentation import load_model  # noqa: E402
-from seg.evaluation import evaluate, evaluate_predictions, markdown_report  # noqa: E402
-from seg.evaluation.tiling import MODE_OVERLAP  # noqa: E402
-from seg.layers import PADDING_MODES  # noqa: E402
+from seg.data import build_eval_dataset, resolve_data_root
+from seg.engine.segmentation import load_model
+from seg.evaluation import evaluate, evaluate_predictions, markdown_report
+from seg.evaluation.tiling import MODE_OVERLAP
+from seg.layers import PADDING_MODES
 
 
 def parse_args(argv=None):

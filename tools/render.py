@@ -8,13 +8,10 @@
     python tools/render.py plots [--eval JSON ...] [--logs RUN_DIR ...] --out DIR
 """
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from any directory without installing
-
-from seg.evaluation.tiling import MODE_OVERLAP  # noqa: E402
-from seg.visualize.picking import PICKS  # noqa: E402
+from seg.evaluation.tiling import MODE_OVERLAP
+from seg.visualize.picking import PICKS
 
 
 def add_data_args(parser):

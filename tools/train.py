@@ -5,14 +5,11 @@ Examples:
     torchrun --nproc_per_node=8 tools/train.py configs/deeplabv3plus_r50_os8_partial_cityscapes.yaml
 """
 import argparse
-import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))  # run from any folder without installing
-
-from seg.config import ConfigError, load_config  # noqa: E402
-from seg.utils.distributed import cleanup  # noqa: E402
-from seg.engine.segmentation import train_segmentation  # noqa: E402
+from seg.config import ConfigError, load_config
+from seg.engine.segmentation import train_segmentation
+from seg.utils.distributed import cleanup
 
 
 def main(argv=None) -> int:

@@ -10,14 +10,11 @@ best.pth (by top-1), log.jsonl, TensorBoard events, run.json and summary.json (p
 best top-1, mean of the last 5 epochs). Resume with train.resume=auto.
 """
 import argparse
-import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))  # run from any folder without installing
-
-from seg.classification.config import ConfigError, load_classification_config  # noqa: E402
-from seg.classification.train import train_classifier  # noqa: E402
-from seg.utils.distributed import cleanup, is_main_process  # noqa: E402
+from seg.classification.config import ConfigError, load_classification_config
+from seg.classification.train import train_classifier
+from seg.utils.distributed import cleanup, is_main_process
 
 
 def main(argv=None) -> int:

@@ -11,13 +11,13 @@ import json
 import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))  # run from any folder without installing
+import torch
 
-import torch  # noqa: E402
-
-from seg.config import ConfigError, load_config  # noqa: E402
-from seg.engine.segmentation import build_datasets, segmentation_step  # noqa: E402
-from seg.engine.throughput import interleaved_throughput  # noqa: E402
+from seg.config import ConfigError, load_config
+from seg.data import collate_batch
+from seg.engine.segmentation import build_datasets, segmentation_step
+from seg.engine.throughput import interleaved_throughput
+from seg.models import build_model
 
 
 def main(argv=None) -> int:
@@ -35,9 +35,6 @@ def main(argv=None) -> int:
         cfg = load_config(args.config, args.overrides)
     except ConfigError as err:
         parser.exit(2, f"error: {err}\n")
-    from seg.data import collate_batch
-    from seg.models import build_model
-
     train_data, _ = build_datasets(cfg)
     b = cfg.train.batch_size
     batches = [collate_batch([train_data[i * b + j] for j in range(b)]) for i in range(min(4, len(train_data) // b))]

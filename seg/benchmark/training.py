@@ -31,8 +31,8 @@ import torch.nn.functional as F
 
 from seg.benchmark.inference import build_benchmark_model, corner_valid
 from seg.benchmark.mask_conv import use_padding
-from seg.utils.timing import interleaved_times, relative
 from seg.utils.labels import IGNORE_INDEX, NUM_CLASSES
+from seg.utils.timing import interleaved_times, relative
 
 TRAINING_VARIANTS = ("zero", "partial", "partial+mask", "zero (A/A)")
 _MODES = {"zero": "zeros", "partial": "partial", "partial+mask": "partial", "zero (A/A)": "zeros"}

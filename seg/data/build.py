@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .class_uniform import ClassUniformDataset
 from .cityscapes import CityscapesSegmentation
+from .class_uniform import ClassUniformDataset
 from .transforms import EvalTransform, TrainTransform
 
 

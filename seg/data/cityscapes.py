@@ -10,6 +10,7 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from seg.utils.labels import IGNORE_INDEX, check_train_ids, label_ids_to_train_ids
+
 from .root import EXPECTED_TREE
 from .splits import CITIES, fold_cities, original_split
 from .transforms import EvalTransform

@@ -15,8 +15,9 @@ import numpy as np
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from .cityscapes import CityscapesSegmentation, Sample, load_sample
 from seg.utils.labels import NUM_CLASSES
+
+from .cityscapes import CityscapesSegmentation, Sample, load_sample
 
 CACHE_VERSION = 1
 

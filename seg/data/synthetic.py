@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from seg.utils.labels import label_ids_to_color
+
 from .splits import CITIES, NUM_FOLDS, fold_cities
 from .synthetic_scene import ID, make_scene
 

@@ -12,16 +12,20 @@ import torch
 import torch.nn.functional as F
 
 from seg.config import Config, config_to_dict, format_config, repo_path
-from seg.data import build_eval_dataset, build_train_dataset, collate_batch, resolve_data_root
+from seg.data import (
+    build_eval_dataset,
+    build_train_dataset,
+    collate_batch,
+    resolve_data_root,
+)
 from seg.engine.checkpoint import load_checkpoint
 from seg.engine.schedule import poly_scheduler
 from seg.engine.trainer import LoopConfig, train
 from seg.evaluation import evaluate
 from seg.layers import valid_or_none
 from seg.models import build_model
-from seg.utils.labels import IGNORE_INDEX
 from seg.utils import distributed as dist
-
+from seg.utils.labels import IGNORE_INDEX
 
 
 def segmentation_step(model, batch) -> torch.Tensor:

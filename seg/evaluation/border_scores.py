@@ -6,10 +6,19 @@ nothing next to the forward pass.
 """
 import math
 
-from seg.evaluation.confusion import ConfusionMatrix, confusion_counts, reduce_from_all_processes
+from seg.evaluation.confusion import (
+    ConfusionMatrix,
+    confusion_counts,
+    reduce_from_all_processes,
+)
+from seg.evaluation.regions import (
+    DISTANCE_EDGES,
+    band_names,
+    border_distance,
+    distance_bands,
+    leave_out_rings,
+)
 from seg.utils.labels import NUM_CLASSES
-from seg.evaluation.regions import (DISTANCE_EDGES, band_names, border_distance, distance_bands,
-                                    leave_out_rings)
 
 
 def percent(value):

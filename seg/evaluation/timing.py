@@ -1,8 +1,8 @@
 """Wall-clock cost of each evaluation mode on one image (the issue's tile_overlap <= 1.6x regular check)."""
 import torch
 
-from seg.utils.timing import interleaved_times
 from seg.evaluation.tiling import predict
+from seg.utils.timing import interleaved_times
 
 
 @torch.no_grad()

@@ -5,8 +5,14 @@ import torch.nn.functional as F
 from torch.nn.modules.utils import _pair
 
 from seg.layers.boxes import rectangle_boxes, remember_boxes
-from seg.layers.ratio import (border_plan, full_ratio, mask_ratio, output_length, ratio_dtype,
-                              rectangle_plan)
+from seg.layers.ratio import (
+    border_plan,
+    full_ratio,
+    mask_ratio,
+    output_length,
+    ratio_dtype,
+    rectangle_plan,
+)
 
 
 def resolve_padding(padding, kernel, dilation) -> tuple:

@@ -23,7 +23,12 @@ import torch.nn as nn
 
 from seg.layers import conv2d_valid, valid_or_none
 from seg.models.aspp import ASPP
-from seg.models.valid_ops import cat_valid, check_valid, interpolate_valid, sequential_valid
+from seg.models.valid_ops import (
+    cat_valid,
+    check_valid,
+    interpolate_valid,
+    sequential_valid,
+)
 
 
 class DeepLabV3Plus(nn.Module):

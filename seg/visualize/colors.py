@@ -8,6 +8,7 @@ import torch
 
 from seg.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 from seg.utils.labels import CLASS_COLORS, IGNORE_INDEX, NUM_CLASSES
+
 IGNORE_COLOR = (0, 0, 0)  # cityscapesscripts' "unlabeled" colour, so ignored pixels look like gtFine_color
 
 # Error view: which model gets a pixel wrong. Orange/blue stay distinct for red-green colour blindness.

@@ -10,7 +10,11 @@ from seg.visualize.colors import image_to_rgb
 from seg.visualize.contact_sheet import contact_sheet
 from seg.visualize.layout import save_png
 from seg.visualize.panels import comparison_figure
-from seg.visualize.picking import border_diff_score, near_border_mask, pick_most_different
+from seg.visualize.picking import (
+    border_diff_score,
+    near_border_mask,
+    pick_most_different,
+)
 from seg.visualize.selection import PAIR, image_names, select_indices
 
 

@@ -5,7 +5,14 @@ import numpy as np
 
 from seg.utils.labels import CLASS_COLORS, CLASS_NAMES
 from seg.visualize.colors import IGNORE_COLOR, colorize
-from seg.visualize.layout import BACKGROUND, Box, draw_text, resize, text_height, text_panel
+from seg.visualize.layout import (
+    BACKGROUND,
+    Box,
+    draw_text,
+    resize,
+    text_height,
+    text_panel,
+)
 from seg.visualize.panels import ROW1, draw_tile_grid
 
 LEGEND_COLUMNS = 4

@@ -10,10 +10,16 @@ import numpy as np
 import torch
 
 from seg.evaluation.tiling import MODE_OVERLAP, tile_boxes
-from seg.visualize.colors import (ERROR_COLORS, colorize, error_difference_view, error_view, wrong_pixels)
+from seg.utils.labels import IGNORE_INDEX
+from seg.visualize.colors import (
+    ERROR_COLORS,
+    colorize,
+    error_difference_view,
+    error_view,
+    wrong_pixels,
+)
 from seg.visualize.layout import compose, resize, text_panel
 from seg.visualize.picking import near_border_mask
-from seg.utils.labels import IGNORE_INDEX
 
 ROW1 = ("Image", "Ground truth", "zero padding", "partial padding")
 ROW2 = ("Scores", "Errors: zero vs partial", "zero padding errors", "partial padding errors")
