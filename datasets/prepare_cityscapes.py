@@ -16,7 +16,10 @@ from seg.data.root import resolve_data_root
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-root", help="Cityscapes root (default: $CITYSCAPES_DATASET, else datasets/cityscapes)")
+    parser.add_argument(
+        "--data-root",
+        help="Cityscapes root (default: $CITYSCAPES_DATASET, else datasets/cityscapes)",
+    )
     root = resolve_data_root(parser.parse_args(argv).data_root)
     files = sorted(root.glob("gt*/*/*/*_labelIds.png"))
     if not files:

@@ -4,7 +4,11 @@ import pytest
 from cityscapesscripts.helpers.labels import id2label, labels, trainId2label
 
 from seg.utils.labels import (
-    CLASS_NAMES, LABEL_ID_TO_TRAIN_ID, label_ids_to_color, label_ids_to_train_ids, train_ids_to_label_ids,
+    CLASS_NAMES,
+    LABEL_ID_TO_TRAIN_ID,
+    label_ids_to_color,
+    label_ids_to_train_ids,
+    train_ids_to_label_ids,
 )
 
 

@@ -1,7 +1,9 @@
-"""Train a segmentation model: `python tools/train.py CONFIG [key=value ...]`, or under torchrun for DDP.
+"""Train a segmentation model: `python tools/train.py CONFIG [key=value ...]`, or under torchrun for
+DDP.
 
 Examples:
-    python tools/train.py configs/deeplabv3plus_small_os8_partial_synthetic.yaml train.iterations=100
+    python tools/train.py configs/deeplabv3plus_small_os8_partial_synthetic.yaml
+    train.iterations=100
     torchrun --nproc_per_node=8 tools/train.py configs/deeplabv3plus_r50_os8_partial_cityscapes.yaml
 """
 import argparse
@@ -13,9 +15,13 @@ from seg.utils.distributed import cleanup
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("config", help="YAML recipe in configs/")
-    parser.add_argument("overrides", nargs="*", help="key=value, e.g. train.lr=0.01 model.padding=zeros")
+    parser.add_argument(
+        "overrides", nargs="*", help="key=value, e.g. train.lr=0.01 model.padding=zeros"
+    )
     args = parser.parse_args(argv)
     try:
         cfg = load_config(args.config, args.overrides)

@@ -24,9 +24,9 @@ import torch.nn as nn
 import torchvision
 
 from seg.benchmark.mask_conv import clear_mask_conv_cache, use_padding
-from seg.utils.timing import interleaved_times, relative
 from seg.layers import clear_ratio_cache
 from seg.models import MODEL_NAMES, build_model
+from seg.utils.timing import interleaved_times, relative
 
 CLASSIFIERS = {"vgg16_bn": torchvision.models.vgg16_bn, "resnet50": torchvision.models.resnet50}
 SEGMENTERS = ("deeplabv3plus_resnet50", "deeplabv3plus_wrn38")

@@ -1,4 +1,5 @@
-"""Cityscapes data: discovery, city folds, augmentation, class-uniform sampling, synthetic scenes."""
+"""Cityscapes data: discovery, city folds, augmentation, class-uniform sampling, synthetic
+scenes."""
 from .build import build_eval_dataset, build_train_dataset
 from .cityscapes import CityscapesSegmentation, find_samples
 from .class_uniform import ClassUniformDataset

@@ -38,13 +38,16 @@ def load_checkpoint(path, map_location="cpu") -> dict:
     """Returns the dict stored in a checkpoint file, with a clear error when it is missing."""
     path = pathlib.Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} not found — train one with tools/train.py or check the path")
+        raise FileNotFoundError(
+            f"checkpoint {path} not found — train one with tools/train.py or check the path"
+        )
     # weights_only=False: the file also holds RNG states (numpy arrays) written by this code.
     return torch.load(path, map_location=map_location, weights_only=False)
 
 
 def resolve_resume(resume: str | None, run_dir) -> pathlib.Path | None:
-    """Returns the checkpoint to resume from: None, `run_dir`/last.pth for "auto" (if present), or the path."""
+    """Returns the checkpoint to resume from: None, `run_dir`/last.pth for "auto" (if present), or
+    the path."""
     if not resume:
         return None
     if resume == "auto":
@@ -52,7 +55,9 @@ def resolve_resume(resume: str | None, run_dir) -> pathlib.Path | None:
         return last if last.is_file() else None
     path = pathlib.Path(resume)
     if not path.is_file():
-        raise FileNotFoundError(f"train.resume={resume}: no such checkpoint — use resume=auto or a path to a .pth file")
+        raise FileNotFoundError(
+            f"train.resume={resume}: no such checkpoint — use resume=auto or a path to a .pth file"
+        )
     return path
 
 

@@ -10,8 +10,8 @@ import time
 class ScalarLogger:
     """Writes {tag: value} scalars at an iteration to <run_dir>/log.jsonl and <run_dir>/events.*.
 
-    The event files need TensorBoard (the `plots` extra); without it the JSONL log alone holds
-    the same numbers. Disabled (every call a no-op) when `enabled` is False, i.e. on ranks other than 0.
+    The event files need TensorBoard (the `plots` extra); without it the JSONL log alone holds the
+    same numbers. Disabled (every call a no-op) when `enabled` is False, i.e. on ranks other than 0.
     """
 
     def __init__(self, run_dir, *, enabled: bool = True):
@@ -23,7 +23,8 @@ class ScalarLogger:
         run_dir = pathlib.Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         if importlib.util.find_spec("tensorboard") is not None:
-            # imported here, not at the top: loading TensorBoard takes a while and rank > 0 never needs it
+            # imported here, not at the top: loading TensorBoard takes a while and rank > 0 never
+            # needs it
             from torch.utils.tensorboard import SummaryWriter
 
             self.writer = SummaryWriter(log_dir=str(run_dir))
@@ -52,4 +53,6 @@ class ScalarLogger:
 
 def read_jsonl(path) -> list[dict]:
     """Returns the records of a log.jsonl file, in order."""
-    return [json.loads(line) for line in pathlib.Path(path).read_text().splitlines() if line.strip()]
+    return [
+        json.loads(line) for line in pathlib.Path(path).read_text().splitlines() if line.strip()
+    ]

@@ -36,7 +36,8 @@ def segmentation_step(model, batch) -> torch.Tensor:
 
 
 def validate_miou(model, dataset, *, device) -> dict:
-    """Returns {"mIoU": regular mIoU in percent} of `model` on `dataset` (images sharded over ranks)."""
+    """Returns {"mIoU": regular mIoU in percent} of `model` on `dataset` (images sharded over
+    ranks)."""
     result = evaluate(model, dataset, modes=("regular",), device=device, progress=False)
     return {"mIoU": result["mIoU"]["regular"]}
 
@@ -44,16 +45,27 @@ def validate_miou(model, dataset, *, device) -> dict:
 def loop_config(cfg: Config) -> LoopConfig:
     """Returns the engine settings of a segmentation Config."""
     t = cfg.train
-    return LoopConfig(iterations=t.iterations, batch_size=t.batch_size, seed=t.seed, num_workers=cfg.data.num_workers,
-                      amp=t.amp, channels_last=t.channels_last, log_every=t.log_every,
-                      checkpoint_every=t.checkpoint_every, val_every=cfg.eval.every, best_metric="mIoU",
-                      resume=t.resume)
+    return LoopConfig(
+        iterations=t.iterations,
+        batch_size=t.batch_size,
+        seed=t.seed,
+        num_workers=cfg.data.num_workers,
+        amp=t.amp,
+        channels_last=t.channels_last,
+        log_every=t.log_every,
+        checkpoint_every=t.checkpoint_every,
+        val_every=cfg.eval.every,
+        best_metric="mIoU",
+        resume=t.resume,
+    )
 
 
 def build_optimizer(model: torch.nn.Module, cfg: Config) -> torch.optim.SGD:
     """Returns the paper's SGD (momentum, weight decay on every parameter)."""
     t = cfg.train
-    return torch.optim.SGD(model.parameters(), lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay)
+    return torch.optim.SGD(
+        model.parameters(), lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay
+    )
 
 
 def build_datasets(cfg: Config):
@@ -63,11 +75,20 @@ def build_datasets(cfg: Config):
     d = cfg.data
 
     def train_set():
-        return build_train_dataset(root, fold=d.fold, crop_size=d.crop_size, scale_range=d.scale_range,
-                                   coarse=d.coarse, class_uniform_fraction=d.class_uniform_fraction,
-                                   color_jitter=d.color_jitter, seed=cfg.train.seed, progress=dist.is_main_process())
+        return build_train_dataset(
+            root,
+            fold=d.fold,
+            crop_size=d.crop_size,
+            scale_range=d.scale_range,
+            coarse=d.coarse,
+            class_uniform_fraction=d.class_uniform_fraction,
+            color_jitter=d.color_jitter,
+            seed=cfg.train.seed,
+            progress=dist.is_main_process(),
+        )
 
-    # Rank 0 computes the class-uniform location cache first; the others then read it instead of racing.
+    # Rank 0 computes the class-uniform location cache first; the others then read it instead of
+    # racing.
     if dist.is_main_process():
         train_data = train_set()
     dist.barrier()
@@ -91,9 +112,19 @@ def train_segmentation(cfg: Config) -> dict:
     scheduler = poly_scheduler(optimizer, cfg.train.iterations, cfg.train.poly_power)
     train_data, val_data = build_datasets(cfg)
     validate = functools.partial(validate_miou, dataset=val_data, device=device)
-    return train(model, train_data, segmentation_step, optimizer, scheduler, loop_config(cfg),
-                 run_dir=cfg.run_dir(), config=config_to_dict(cfg), device=device, collate_fn=collate_batch,
-                 validate=validate)
+    return train(
+        model,
+        train_data,
+        segmentation_step,
+        optimizer,
+        scheduler,
+        loop_config(cfg),
+        run_dir=cfg.run_dir(),
+        config=config_to_dict(cfg),
+        device=device,
+        collate_fn=collate_batch,
+        validate=validate,
+    )
 
 
 def load_model(path, *, padding: str | None = None, map_location="cpu"):
@@ -104,7 +135,10 @@ def load_model(path, *, padding: str | None = None, map_location="cpu"):
     """
     state = load_checkpoint(path, map_location=map_location)
     if "config" not in state or "model" not in state:
-        raise KeyError(f"{path}: not a training checkpoint (needs 'model' and 'config' keys, has {sorted(state)})")
+        raise KeyError(
+            f"{path}: not a training checkpoint (needs 'model' and 'config' keys, has "
+            f"{sorted(state)})"
+        )
     config = state["config"]
     kwargs = {k: v for k, v in config["model"].items() if k != "pretrained_backbone"}
     if padding is not None:

@@ -1,9 +1,10 @@
-"""The training loop shared by every task: iterations, AMP, DDP, checkpoints, logs, validation, signals.
+"""The training loop shared by every task: iterations, AMP, DDP, checkpoints, logs, validation,
+signals.
 
 The task plugs in its parts: the model, the training dataset (+ collate), a `step(model, batch) ->
 loss` callable (forward and loss; the batch is already on the device) and a `validate(model) ->
-{metric: value}` callable run on every rank (rank 0's result counts). Counting is in iterations; an epoch-based recipe sets
-`val_every` to the iterations of one epoch (see iterations_per_epoch).
+{metric: value}` callable run on every rank (rank 0's result counts). Counting is in iterations; an
+epoch-based recipe sets `val_every` to the iterations of one epoch (see iterations_per_epoch).
 """
 from __future__ import annotations
 
@@ -17,12 +18,25 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from seg.utils import distributed as dist
-from seg.engine.checkpoint import (capture_rng_state, load_checkpoint, resolve_resume, restore_rng_state,
-                                   save_checkpoint, unwrap_model)
+from seg.engine.checkpoint import (
+    capture_rng_state,
+    load_checkpoint,
+    resolve_resume,
+    restore_rng_state,
+    save_checkpoint,
+    unwrap_model,
+)
 from seg.engine.logging import ScalarLogger
-from seg.engine.prepare import StopSignal, move_to_device, prepare_model, resolve_amp, seed_everything, worker_init
+from seg.engine.prepare import (
+    StopSignal,
+    move_to_device,
+    prepare_model,
+    resolve_amp,
+    seed_everything,
+    worker_init,
+)
 from seg.engine.sampler import ResumableSampler, SeededSamples
+from seg.utils import distributed as dist
 
 
 @dataclass
@@ -50,10 +64,22 @@ def iterations_per_epoch(dataset_len: int, batch_size: int, world_size: int = 1)
     return dataset_len // (batch_size * world_size)
 
 
-def train(model: torch.nn.Module, dataset, step: Callable, optimizer: torch.optim.Optimizer, scheduler,
-          loop: LoopConfig, *, run_dir, config: dict, device: torch.device, collate_fn=None,
-          validate: Optional[Callable] = None) -> dict:
-    """Returns {"iteration", "status" ("finished" | "interrupted"), "best", "metrics"} after training.
+def train(
+    model: torch.nn.Module,
+    dataset,
+    step: Callable,
+    optimizer: torch.optim.Optimizer,
+    scheduler,
+    loop: LoopConfig,
+    *,
+    run_dir,
+    config: dict,
+    device: torch.device,
+    collate_fn=None,
+    validate: Optional[Callable] = None,
+) -> dict:
+    """Returns {"iteration", "status" ("finished" | "interrupted"), "best", "metrics"} after
+    training.
 
     The optimiser and scheduler must already hold `model`'s parameters (SyncBatchNorm conversion,
     moving to the device and DDP wrapping keep the same parameter objects). Only rank 0 writes
@@ -70,7 +96,9 @@ def train(model: torch.nn.Module, dataset, step: Callable, optimizer: torch.opti
     resume_path = resolve_resume(loop.resume, run_dir)
     if resume_path is not None:
         state = load_checkpoint(resume_path, map_location=device)
-        start, best = _load_state(state, model, optimizer, scheduler, scaler, best_key, rank, world_size)
+        start, best = _load_state(
+            state, model, optimizer, scheduler, scaler, best_key, rank, world_size
+        )
         if main:
             print(f"resumed from {resume_path} at iteration {start}")
     else:
@@ -91,14 +119,23 @@ def train(model: torch.nn.Module, dataset, step: Callable, optimizer: torch.opti
 
     sampler = ResumableSampler(len(dataset), batch_size=loop.batch_size, seed=loop.seed, rank=rank,
                                world_size=world_size, start_batch=start)
-    loader = DataLoader(SeededSamples(dataset), batch_size=loop.batch_size, sampler=sampler,
-                        num_workers=loop.num_workers, collate_fn=collate_fn, pin_memory=device.type == "cuda",
-                        worker_init_fn=worker_init,
-                        # its own generator: drawing the workers' base seed must not touch the global RNG
-                        generator=torch.Generator().manual_seed(loop.seed + rank))
+    loader = DataLoader(
+        SeededSamples(dataset),
+        batch_size=loop.batch_size,
+        sampler=sampler,
+        num_workers=loop.num_workers,
+        collate_fn=collate_fn,
+        pin_memory=device.type == "cuda",
+        worker_init_fn=worker_init,
+        # its own generator: drawing the workers' base seed must not touch the
+        # global RNG
+        generator=torch.Generator().manual_seed(loop.seed + rank),
+    )
     logger = ScalarLogger(run_dir, enabled=main)
     stop = StopSignal()
-    bar = tqdm(total=loop.iterations, initial=start, disable=not main, dynamic_ncols=True, desc="train")
+    bar = tqdm(
+        total=loop.iterations, initial=start, disable=not main, dynamic_ncols=True, desc="train"
+    )
     window = {"loss": 0.0, "steps": 0, "time": 0.0}
     iteration, status, batches = start, "finished", None
     model.train()
@@ -115,8 +152,11 @@ def train(model: torch.nn.Module, dataset, step: Callable, optimizer: torch.opti
             mean_loss = dist.all_reduce_sum(loss.detach().float().clone()).item() / world_size
             if not math.isfinite(mean_loss):
                 raise NonFiniteLossError(
-                    f"loss is {mean_loss} at iteration {iteration + 1} — stopped; {run_dir / 'last.pth'} keeps the last "
-                    f"good state. Lower train.lr, or try train.amp=off, then resume with train.resume=auto")
+                    f"loss is {mean_loss} at iteration {iteration + 1} — stopped; "
+                    f"{run_dir / 'last.pth'} keeps the last "
+                    "good state. Lower train.lr, or try train.amp=off, then resume with "
+                    "train.resume=auto"
+                )
             optimizer.zero_grad(set_to_none=True)
             if scaler is not None:
                 scaler.scale(loss).backward()
@@ -131,14 +171,28 @@ def train(model: torch.nn.Module, dataset, step: Callable, optimizer: torch.opti
             window["steps"] += 1
             window["time"] += time.perf_counter() - tic
             if main:
-                images_per_s = window["steps"] * loop.batch_size * world_size / max(window["time"], 1e-9)
-                bar.set_postfix(loss=f"{mean_loss:.4f}", lr=f"{optimizer.param_groups[0]['lr']:.2e}",
-                                img_s=f"{images_per_s:.2f}", refresh=False)
+                images_per_s = (
+                    window["steps"] * loop.batch_size * world_size / max(window["time"], 1e-9)
+                )
+                bar.set_postfix(
+                    loss=f"{mean_loss:.4f}",
+                    lr=f"{optimizer.param_groups[0]['lr']:.2e}",
+                    img_s=f"{images_per_s:.2f}",
+                    refresh=False,
+                )
                 bar.update(1)
             if iteration % loop.log_every == 0 or iteration == loop.iterations:
-                logger.log(iteration, {
-                    "train/loss": window["loss"] / window["steps"], "train/lr": optimizer.param_groups[0]["lr"],
-                    "train/images_per_s": window["steps"] * loop.batch_size * world_size / max(window["time"], 1e-9)})
+                logger.log(
+                    iteration,
+                    {
+                        "train/loss": window["loss"] / window["steps"],
+                        "train/lr": optimizer.param_groups[0]["lr"],
+                        "train/images_per_s": window["steps"]
+                        * loop.batch_size
+                        * world_size
+                        / max(window["time"], 1e-9),
+                    },
+                )
                 window = {"loss": 0.0, "steps": 0, "time": 0.0}
             if validate is not None and ((loop.val_every and iteration % loop.val_every == 0)
                                          or iteration == loop.iterations):
@@ -149,12 +203,16 @@ def train(model: torch.nn.Module, dataset, step: Callable, optimizer: torch.opti
                     checkpoint(iteration, "best.pth")
             if iteration % loop.checkpoint_every == 0 or iteration == loop.iterations:
                 checkpoint(iteration, "last.pth")
-        dist.broadcast_buffers(unwrap_model(model))  # ranks end with identical weights and statistics
+        # ranks end with identical weights and statistics
+        dist.broadcast_buffers(unwrap_model(model))
         if status == "interrupted":
             checkpoint(iteration, "last.pth")
             if main:
-                bar.write(f"stopped by {stop.signal_name} at iteration {iteration}; saved {run_dir / 'last.pth'} "
-                          f"— continue with train.resume=auto")
+                bar.write(
+                    f"stopped by {stop.signal_name} at iteration {iteration}; saved "
+                    f"{run_dir / 'last.pth'} "
+                    f"— continue with train.resume=auto"
+                )
     finally:
         bar.close()
         logger.close()
@@ -164,13 +222,16 @@ def train(model: torch.nn.Module, dataset, step: Callable, optimizer: torch.opti
 
 
 def _agree(flag: bool, device: torch.device) -> bool:
-    """Returns True on every rank when any rank's flag is set, so all ranks stop at the same iteration."""
+    """Returns True on every rank when any rank's flag is set, so all ranks stop at the same
+    iteration."""
     if dist.get_world_size() == 1:
         return flag
     return dist.all_reduce_sum(torch.tensor([float(flag)], device=device)).item() > 0
 
 
-def _validate(model, validate: Callable, iteration: int, logger: ScalarLogger, bar, best_metric: str) -> dict:
+def _validate(
+    model, validate: Callable, iteration: int, logger: ScalarLogger, bar, best_metric: str
+) -> dict:
     """Returns validate()'s metrics, logged as val/<name> by rank 0.
 
     validate runs on every rank, so it can shard the images and all-reduce its counts (as
@@ -183,16 +244,21 @@ def _validate(model, validate: Callable, iteration: int, logger: ScalarLogger, b
         metrics = validate(inner) or {}
     inner.train()
     if metrics and best_metric not in metrics:
-        raise KeyError(f"validate() returned {sorted(metrics)} without LoopConfig.best_metric={best_metric!r} "
-                       f"— return it or set best_metric to one of these keys")
+        raise KeyError(
+            f"validate() returned {sorted(metrics)} without LoopConfig.best_metric={best_metric!r} "
+            f"— return it or set best_metric to one of these keys"
+        )
     if dist.is_main_process():
         logger.log(iteration, {f"val/{k}": v for k, v in metrics.items()})
-        bar.write(f"iteration {iteration}: " + ", ".join(f"{k} {v:.2f}" for k, v in metrics.items()))
+        bar.write(
+            f"iteration {iteration}: " + ", ".join(f"{k} {v:.2f}" for k, v in metrics.items())
+        )
     return metrics
 
 
 def _load_state(state, model, optimizer, scheduler, scaler, best_key, rank, world_size):
-    """Returns (iteration, best) after loading a checkpoint's weights, optimiser, schedule, scaler and RNGs."""
+    """Returns (iteration, best) after loading a checkpoint's weights, optimiser, schedule, scaler
+    and RNGs."""
     unwrap_model(model).load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])

@@ -1,4 +1,5 @@
-"""Evaluation of segmentation models as in the paper's tables 5-7: regular, tiled and center leave-out mIoU."""
+"""Evaluation of segmentation models as in the paper's tables 5-7: regular, tiled and center
+leave-out mIoU."""
 from seg.evaluation.confusion import ConfusionMatrix
 from seg.evaluation.evaluator import evaluate, evaluate_predictions
 from seg.evaluation.regions import (
@@ -15,6 +16,17 @@ from seg.evaluation.tiling import (
            tile_starts,
 )
 
-__all__ = ["ConfusionMatrix", "MODE_OVERLAP", "border_distance", "center_leave_out_mask", "distance_bands",
-           "evaluate", "evaluate_predictions", "markdown_report", "predict", "predict_regular", "predict_tiled",
-           "tile_starts"]
+__all__ = [
+    "ConfusionMatrix",
+    "MODE_OVERLAP",
+    "border_distance",
+    "center_leave_out_mask",
+    "distance_bands",
+    "evaluate",
+    "evaluate_predictions",
+    "markdown_report",
+    "predict",
+    "predict_regular",
+    "predict_tiled",
+    "tile_starts",
+]
