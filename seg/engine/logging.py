@@ -51,6 +51,29 @@ class ScalarLogger:
         self.writer = self.jsonl = None
 
 
+class ThroughputMeter:
+    """Mean loss and images per second over the iterations since the last reset()."""
+
+    def __init__(self, images_per_step: int):
+        self.images_per_step = images_per_step  # batch size times the number of processes
+        self.reset()
+
+    def reset(self) -> None:
+        self.loss, self.steps, self.seconds = 0.0, 0, 0.0
+
+    def update(self, loss: float, seconds: float) -> None:
+        """Adds one iteration's loss and its time from loading the batch to the optimiser step."""
+        self.loss += loss
+        self.steps += 1
+        self.seconds += seconds
+
+    def mean_loss(self) -> float:
+        return self.loss / self.steps
+
+    def images_per_s(self) -> float:
+        return self.steps * self.images_per_step / max(self.seconds, 1e-9)
+
+
 def read_jsonl(path) -> list[dict]:
     """Returns the records of a log.jsonl file, in order."""
     return [
