@@ -192,7 +192,7 @@ def test_wrn38_imagenet_checkpoint_layout_loads(wrn38_model, tmp_path):
         "module.mod6.block1.convs.bn3.0.weight",
         "module.mod7.block1.convs.conv3.weight",
     ):
-        assert key in layout  # the example keys
+        assert key in layout  # keys of the published WideResNet38 ImageNet checkpoint
     # Expanded scalars: a 105M-parameter file in a few kilobytes, one distinct value per key.
     state = {key: torch.full((1,), float(i)).expand(shape) for i, (key, shape) in
              enumerate(layout.items())}

@@ -5,9 +5,9 @@
     python tools/benchmark.py --json out.json # also write every number
 
 Prints Markdown tables: Table 1 (inference, zero vs partial, 1st iteration and after, with the
-mask-convolution baseline and mask propagation), training step time and peak memory, and the
-issue's targets. The timing method is seg.utils.timing: warm-up, interleaved repetitions in
-rotating order, medians of within-repetition ratios with their interquartile range, and an A/A
+mask-convolution baseline and mask propagation), training step time and peak memory, and each
+overhead against its budget. The timing method is seg.utils.timing: warm-up, interleaved repetitions
+in rotating order, medians of within-repetition ratios with their interquartile range, and an A/A
 control; torch threads fixed; CUDA events and synchronisation on a GPU.
 """
 import argparse

@@ -46,9 +46,9 @@ PADDINGS = ("zero", "partial")
 LEAVE_OUT = ("0", "1/3", "1/2", "2/3", "3/4", "7/8")  # paper table 7
 
 
-# One thread per step unless OMP_NUM_THREADS says otherwise: one core runs the whole demo well
-# inside its 15-minute budget, while on two cores shared with other jobs two OpenMP threads took
-# several times the CPU time per training iteration of one thread (they spin-wait for each other).
+# One thread per step unless OMP_NUM_THREADS says otherwise: on cores shared with other jobs, two
+# OpenMP threads spend several times the CPU time per training iteration of one thread (they
+# spin-wait for each other).
 ENV = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
 
 

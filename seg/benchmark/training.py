@@ -96,8 +96,8 @@ def _cpu_peaks(case, steps, threads, runs) -> dict:
     """Returns {variant: median peak of `runs` fresh processes per variant, run interleaved}.
 
     One process's high-water mark moves by a few percent from run to run (glibc's and oneDNN's
-    allocations are not the same every time; measured: zero padding 1583-1639 MiB in three runs
-    of the same command), as much as the difference being measured: hence the median.
+    allocations are not the same every time), as much as the difference being measured: hence
+    the median.
     """
     peaks = {v: [] for v in TRAINING_VARIANTS[:3]}
     for _ in range(runs):

@@ -1,7 +1,7 @@
 """Checkpoint files: atomic writes, RNG states and resume lookup.
 
 A checkpoint is a torch.save dict: {"model": state_dict without "module.", "config": config dict,
-"iteration": int, "optimizer", "scheduler", "scaler", "rng", "best_<metric>"} (CONTRACTS.md).
+"iteration": int, "optimizer", "scheduler", "scaler", "rng", "best_<metric>"}.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Timing of mask propagation against plain padding mode (the issue's <= 5% budget)."""
+"""Timing of mask propagation against plain padding mode, whose overhead should stay within 5%."""
 import statistics
 
 import torch
