@@ -1,4 +1,5 @@
-"""The authors' model recipe: head initialisation, ImageNet encoders by every route, the mask switch."""
+"""The authors' model recipe: head initialisation, ImageNet encoders, the mask switch."""
+
 import os
 
 import pytest
@@ -21,15 +22,19 @@ from seg.models.wider_resnet import wider_resnet38_trunk
 from seg.utils.errors import UserError
 
 CONFIGS = REPO_ROOT / "configs"
-PAPER_CONFIGS = [f"deeplabv3plus_{arch}_os8_{padding}_cityscapes.yaml"
-                 for arch in ("r50", "wrn38") for padding in ("zero", "partial")]
+PAPER_CONFIGS = [
+    f"deeplabv3plus_{arch}_os8_{padding}_cityscapes.yaml"
+    for arch in ("r50", "wrn38")
+    for padding in ("zero", "partial")
+]
 RESNET50 = "torchvision:ResNet50_Weights.IMAGENET1K_V1"
 
 
 # --- head initialisation: Kaiming normal, BatchNorm 1 / 0 (network/mynn.py) ----------------------
 
+
 def kaiming_check(conv: torch.nn.Conv2d) -> None:
-    """Assert the weights look like N(0, 2 / fan_in): std within 3 standard errors, normal kurtosis."""
+    """Assert the weights look like N(0, 2 / fan_in): std within 3 standard errors, kurtosis 3."""
     weight = conv.weight.detach().double().flatten()
     fan_in = conv.weight[0].numel()
     expected = (2.0 / fan_in) ** 0.5
@@ -40,10 +45,19 @@ def kaiming_check(conv: torch.nn.Conv2d) -> None:
     assert abs(kurtosis.item() - 3.0) < 6 * (24 / n) ** 0.5, conv  # uniform (default) has 1.8
 
 
-@pytest.mark.parametrize("name, head", [
-    ("deeplabv3plus_resnet50", ("aspp", "aspp_project", "low_level_project", "decoder", "classifier")),
-    ("deeplabv3plus_small", ("aspp", "aspp_project", "low_level_project", "decoder", "classifier")),
-])
+@pytest.mark.parametrize(
+    "name, head",
+    [
+        (
+            "deeplabv3plus_resnet50",
+            ("aspp", "aspp_project", "low_level_project", "decoder", "classifier"),
+        ),
+        (
+            "deeplabv3plus_small",
+            ("aspp", "aspp_project", "low_level_project", "decoder", "classifier"),
+        ),
+    ],
+)
 def test_head_is_kaiming_normal_with_unit_batchnorm(name, head):
     torch.manual_seed(0)
     model = build_model(name, padding="zeros")
@@ -71,6 +85,7 @@ def test_wrn38_initialises_only_the_authors_final_block():
 
 
 # --- the mask switch: off in the paper configs; on gives the big-padding formulation -------------
+
 
 @pytest.mark.parametrize("config", PAPER_CONFIGS)
 def test_paper_configs_train_on_the_same_padded_crops_from_imagenet(config):
@@ -100,6 +115,7 @@ def test_mask_switch_decides_whether_the_padding_is_a_hole():
 
 # --- ImageNet encoders: torchvision's weights API, classification-track checkpoints, WRN38-A2 -----
 
+
 def test_torchvision_weights_are_found_in_the_hub_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     weights = torchvision.models.ResNet50_Weights.IMAGENET1K_V1
@@ -110,7 +126,9 @@ def test_torchvision_weights_are_found_in_the_hub_cache(tmp_path, monkeypatch):
     torch.save(reference, cache)
     model = build_model("deeplabv3plus_resnet50", padding="partial")
     report = load_backbone(model.backbone, RESNET50)
-    assert report.dropped == ["fc.bias", "fc.weight"] and not report.missing and not report.unexpected
+    assert (
+        report.dropped == ["fc.bias", "fc.weight"] and not report.missing and not report.unexpected
+    )
     own = model.backbone.state_dict()
     assert sorted(report.loaded) == sorted(own)
     assert all(torch.equal(own[key], reference[key]) for key in own)
@@ -136,13 +154,26 @@ def test_missing_torchvision_weights_name_the_file_and_where_to_put_it(tmp_path,
 
 @pytest.mark.slow
 def test_classification_checkpoint_is_a_deeplab_encoder(tmp_path):
-    # A partial-padding ResNet50 of the classification track, a few steps on the synthetic ImageFolder.
-    data = make_synthetic_imagefolder(tmp_path / "data", classes=3, train_per_class=4, val_per_class=2,
-                                      size=20, seed=0)
-    cfg = load_classification_config(CONFIGS / "resnet18_synthetic_partial.yaml", [
-        f"data.root={data}", f"output_dir={tmp_path / 'runs'}", "run_name=r50", "model.name=resnet50",
-        "data.train_crop=16", "data.eval_resize=20", "data.eval_crop=16", "train.epochs=2",
-        "train.batch_size=4", "train.checkpoint_every_epochs=2", "eval.batch_size=6"])
+    # A partial-padding ResNet50 of the classification track, a few steps on synthetic images.
+    data = make_synthetic_imagefolder(
+        tmp_path / "data", classes=3, train_per_class=4, val_per_class=2, size=20, seed=0
+    )
+    cfg = load_classification_config(
+        CONFIGS / "resnet18_synthetic_partial.yaml",
+        [
+            f"data.root={data}",
+            f"output_dir={tmp_path / 'runs'}",
+            "run_name=r50",
+            "model.name=resnet50",
+            "data.train_crop=16",
+            "data.eval_resize=20",
+            "data.eval_crop=16",
+            "train.epochs=2",
+            "train.batch_size=4",
+            "train.checkpoint_every_epochs=2",
+            "eval.batch_size=6",
+        ],
+    )
     train_classifier(cfg)
     checkpoint = tmp_path / "runs" / "r50" / "last.pth"
     trained = torch.load(checkpoint, map_location="cpu", weights_only=False)["model"]
@@ -154,7 +185,9 @@ def test_classification_checkpoint_is_a_deeplab_encoder(tmp_path):
     assert sorted(report.loaded) == sorted(own) and not report.missing and not report.unexpected
     assert all(torch.equal(own[key], trained[key]) for key in own)
     # Through the model builder, as model.pretrained_backbone.
-    built = build_model("deeplabv3plus_resnet50", padding="partial", pretrained_backbone=str(checkpoint))
+    built = build_model(
+        "deeplabv3plus_resnet50", padding="partial", pretrained_backbone=str(checkpoint)
+    )
     assert torch.equal(built.backbone.conv1.weight, trained["conv1.weight"])
 
 
@@ -175,7 +208,9 @@ def test_wrn38_a2_classifies_at_output_stride_32():
     torch.manual_seed(0)
     model = build_classifier("wider_resnet38_a2", num_classes=5, padding="partial").eval()
     captured = {}
-    model.bn_out.register_forward_hook(lambda module, inputs, output: captured.update(shape=output.shape))
+    model.bn_out.register_forward_hook(
+        lambda module, inputs, output: captured.update(shape=output.shape)
+    )
     with torch.no_grad():
         logits = model(torch.randn(1, 3, 64, 96))
     assert logits.shape == (1, 5) and torch.isfinite(logits).all()
@@ -189,14 +224,25 @@ def test_training_follows_the_mask_switch(tmp_path):
     first_loss = {}
     for padding in ("zero", "partial"):
         for switch in ("false", "true"):
-            cfg = load_config(CONFIGS / f"deeplabv3plus_small_os8_{padding}_synthetic.yaml", [
-                f"data.root={tmp_path / 'data'}", f"output_dir={tmp_path / 'runs'}",
-                f"run_name={padding}_{switch}", f"train.mask_propagation={switch}",
-                "train.iterations=1", "train.batch_size=2", "train.log_every=1", "eval.max_images=1"])
+            cfg = load_config(
+                CONFIGS / f"deeplabv3plus_small_os8_{padding}_synthetic.yaml",
+                [
+                    f"data.root={tmp_path / 'data'}",
+                    f"output_dir={tmp_path / 'runs'}",
+                    f"run_name={padding}_{switch}",
+                    f"train.mask_propagation={switch}",
+                    "train.iterations=1",
+                    "train.batch_size=2",
+                    "train.log_every=1",
+                    "eval.max_images=1",
+                ],
+            )
             train_segmentation(cfg)
             records = read_jsonl(cfg.run_dir() / "log.jsonl")
             assert "data/coarse_fraction" in records[0]  # the share of coarse crops is logged
-            first_loss[padding, switch] = next(r["train/loss"] for r in records if "train/loss" in r)
+            first_loss[padding, switch] = next(
+                r["train/loss"] for r in records if "train/loss" in r
+            )
     # Zero padding drops the mask either way; partial padding turns the padding into holes.
     assert first_loss["zero", "false"] == first_loss["zero", "true"]
     assert first_loss["partial", "false"] != first_loss["partial", "true"]

@@ -1,4 +1,5 @@
 """The authors' sampling and augmentation: fine-led epochs, centroid crops, blur range and order."""
+
 import albumentations as A
 import numpy as np
 import torch
@@ -19,6 +20,7 @@ def raw_pixels(item) -> np.ndarray:
 
 
 # --- an epoch is the fine images; coarse frames only through class-uniform centroids -------------
+
 
 def test_epoch_coarse_fraction_matches_the_centroid_shares_by_simulation():
     # 95 fine images; class 0 has 38 fine and 38 coarse centroids, class 1 only 38 coarse ones.
@@ -45,9 +47,15 @@ def test_epoch_coarse_fraction_matches_the_centroid_shares_by_simulation():
 
 def test_synthetic_epoch_is_led_by_the_fine_images(tmp_path):
     make_synthetic(tmp_path, train=38, val=1, extra=20, size=(64, 128), seed=0)
-    dataset = build_train_dataset(tmp_path, crop_size=32, coarse=True, class_uniform_fraction=0.5,
-                                  class_uniform_tile=64, cache_dir=tmp_path / "cache",
-                                  progress=False)
+    dataset = build_train_dataset(
+        tmp_path,
+        crop_size=32,
+        coarse=True,
+        class_uniform_fraction=0.5,
+        class_uniform_tile=64,
+        cache_dir=tmp_path / "cache",
+        progress=False,
+    )
     assert len(dataset) == 38 and len(dataset.samples) == 58
     coarse = [s.name for s in dataset.samples[38:]]
     assert all("/train_extra/" in name for name in coarse)
@@ -73,6 +81,7 @@ def test_tile_centroids_are_the_centres_of_mass_per_tile():
 
 # --- the crop holds the centroid, at a random place ----------------------------------------------
 
+
 def test_crop_origin_holds_the_centroid_uniformly():
     rng = np.random.default_rng(0)
     for _ in range(2000):
@@ -92,6 +101,7 @@ def test_crop_origin_holds_the_centroid_uniformly():
 
 # --- Gaussian blur of every crop, sigma in [0.15, 1.30], after the colour jitter ----------------
 
+
 def fitted_sigma(output: np.ndarray, image: np.ndarray) -> float:
     """Return the sigma whose Gaussian blur of `image` (or its mirror) is closest to `output`."""
     sigmas = np.arange(0.0, 1.61, 0.02)
@@ -99,8 +109,13 @@ def fitted_sigma(output: np.ndarray, image: np.ndarray) -> float:
     for sigma in sigmas:
         best = np.inf
         for source in (image, image[:, ::-1]):
-            blurred = source.astype(np.float64) if sigma == 0 else ndimage.gaussian_filter(
-                source.astype(np.float64), sigma=(sigma, sigma, 0), mode="nearest", truncate=4.0)
+            blurred = (
+                source.astype(np.float64)
+                if sigma == 0
+                else ndimage.gaussian_filter(
+                    source.astype(np.float64), sigma=(sigma, sigma, 0), mode="nearest", truncate=4.0
+                )
+            )
             best = min(best, np.abs(np.round(blurred) - output).mean())
         errors.append(best)
     return float(sigmas[int(np.argmin(errors))])
@@ -110,8 +125,9 @@ def test_every_crop_is_blurred_with_sigma_between_0_15_and_1_30():
     image = np.random.default_rng(0).integers(0, 256, (24, 24, 3), dtype=np.uint8)
     label = np.zeros((24, 24), np.uint8)
     transform = TrainTransform(24, scale_range=(1.0, 1.0), color_jitter=0.0)
-    sigmas = np.array([fitted_sigma(raw_pixels(transform(image, label, seed=seed)), image)
-                       for seed in range(80)])
+    sigmas = np.array(
+        [fitted_sigma(raw_pixels(transform(image, label, seed=seed)), image) for seed in range(80)]
+    )
     # Below sigma 0.3 a 3x3 kernel moves no uint8 value: such crops fit sigma 0. With sigma
     # uniform on [0.15, 1.30] that is 13 % of crops (10 of 80 expected); blurring only half the
     # crops would give over 50 %.

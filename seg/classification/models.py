@@ -68,12 +68,15 @@ def build_classifier(name: str, *, num_classes: int = 1000, padding: str = "part
         raise ValueError(f"model.padding={padding!r}: use one of {', '.join(PADDING_MODES)}")
     if name in OWN_MODELS:
         return set_padding(OWN_MODELS[name](num_classes=num_classes), padding)
-    extra = {"aux_logits": False, "init_weights": True} if name in ("googlenet", "inception_v3") else {}
+    extra = (
+        {"aux_logits": False, "init_weights": True} if name in ("googlenet", "inception_v3") else {}
+    )
     model = torchvision.models.get_model(name, weights=None, num_classes=num_classes, **extra)
     return set_padding(model, padding)
 
 
 def classifier_logits(output) -> torch.Tensor:
-    """Returns the logits tensor of a torchvision classifier's output (main head of a namedtuple)."""
+    """Returns the logits tensor of a torchvision classifier's output (main head of a
+    namedtuple)."""
     return output if isinstance(output, torch.Tensor) else output[0]
 

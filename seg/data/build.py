@@ -1,4 +1,5 @@
 """Builders of the training and evaluation datasets from plain keyword arguments."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,16 +28,26 @@ def build_train_dataset(
 
     With `coarse`, the train_extra frames join the class-uniform centroid lists (not the epoch).
     """
-    transform = TrainTransform(crop_size, scale_range=scale_range, color_jitter=color_jitter,
-                               blur=blur)
+    transform = TrainTransform(
+        crop_size, scale_range=scale_range, color_jitter=color_jitter, blur=blur
+    )
     fine = find_samples(root, "train", fold=fold)
     extra = coarse_samples(root) if coarse else []
-    return ClassUniformDataset(fine, extra, transform, fraction=class_uniform_fraction,
-                               tile_size=class_uniform_tile, seed=seed, cache_dir=cache_dir,
-                               root=Path(root), progress=progress)
+    return ClassUniformDataset(
+        fine,
+        extra,
+        transform,
+        fraction=class_uniform_fraction,
+        tile_size=class_uniform_tile,
+        seed=seed,
+        cache_dir=cache_dir,
+        root=Path(root),
+        progress=progress,
+    )
 
 
-def build_eval_dataset(root: str | Path, split: str = "val", *,
-                       fold: int = 0) -> CityscapesSegmentation:
-    """Return full images of `split` of `fold`, without augmentation, with label and valid (all ones)."""
+def build_eval_dataset(
+    root: str | Path, split: str = "val", *, fold: int = 0
+) -> CityscapesSegmentation:
+    """Return full images of `split` of `fold`, unaugmented, with label and valid (all ones)."""
     return CityscapesSegmentation(root, split, fold=fold, coarse=False, transform=EvalTransform())

@@ -12,6 +12,7 @@ Cityscapes), so a class spread over an image has several. Centroids are computed
 progress bar) and cached in a JSON file whose name hashes the label files, their sizes and mtimes
 and the tile size, so a changed dataset gets a new cache instead of a stale one.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,20 +25,23 @@ import numpy as np
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
+from seg.utils.labels import NUM_CLASSES
+
 from .cityscapes import Sample, load_sample
-from .labels import NUM_CLASSES
 
 CACHE_VERSION = 2
 
 
 def cache_key(samples: list[Sample], tile_size: int) -> str:
-    """Return a hex digest identifying the file list (names, label paths, sizes, mtimes) and tile."""
+    """Return a hex digest of the file list (names, label paths, sizes, mtimes) and tile."""
     digest = hashlib.sha256(f"v{CACHE_VERSION} tile={tile_size}".encode())
     for sample in samples:
         for path in (sample.image, sample.label):
             stat = path.stat() if path is not None else None
-            digest.update(f"|{path}:{stat.st_size if stat else -1}:"
-                          f"{stat.st_mtime_ns if stat else -1}".encode())
+            digest.update(
+                f"|{path}:{stat.st_size if stat else -1}:"
+                f"{stat.st_mtime_ns if stat else -1}".encode()
+            )
     return digest.hexdigest()[:20]
 
 
@@ -60,25 +64,29 @@ def tile_centroids(label: np.ndarray, tile_size: int) -> dict[int, list[list[int
     centroids: dict[int, list[list[int]]] = {}
     for top in range(0, height - tile_h + 1, tile_h):
         for left in range(0, width - tile_w + 1, tile_w):
-            patch = label[top:top + tile_h, left:left + tile_w]
+            patch = label[top : top + tile_h, left : left + tile_w]
             counts = np.bincount(patch.ravel(), minlength=256)[:NUM_CLASSES]
             for train_id in np.flatnonzero(counts):
                 ys, xs = np.nonzero(patch == train_id)
                 centroids.setdefault(int(train_id), []).append(
-                    [int(xs.mean()) + left, int(ys.mean()) + top])
+                    [int(xs.mean()) + left, int(ys.mean()) + top]
+                )
     return centroids
 
 
-def class_centroids(samples: list[Sample], cache_dir: str | Path, *, tile_size: int = 1024,
-                    progress: bool = True) -> list[dict[int, list]]:
-    """Return, per sample, {trainId: [[x, y], ...]}; read from the JSON cache or computed and cached."""
+def class_centroids(
+    samples: list[Sample], cache_dir: str | Path, *, tile_size: int = 1024, progress: bool = True
+) -> list[dict[int, list]]:
+    """Return, per sample, {trainId: [[x, y], ...]}, from the JSON cache or computed and cached."""
     cache_file = Path(cache_dir) / f"class_uniform_{cache_key(samples, tile_size)}.json"
     if cache_file.is_file():
         with open(cache_file) as f:
             stored = json.load(f)
         return [{int(k): v for k, v in image.items()} for image in stored["centroids"]]
-    centroids = [tile_centroids(load_sample(sample)[1], tile_size)
-                 for sample in tqdm(samples, desc="class-uniform centroids", disable=not progress)]
+    centroids = [
+        tile_centroids(load_sample(sample)[1], tile_size)
+        for sample in tqdm(samples, desc="class-uniform centroids", disable=not progress)
+    ]
     cache_file.parent.mkdir(parents=True, exist_ok=True)
     temporary = cache_file.with_suffix(f".tmp{os.getpid()}")  # atomic: ranks may write at once
     with open(temporary, "w") as f:
@@ -92,8 +100,12 @@ def wrapped_sample(rng: np.random.Generator, size: int, count: int) -> np.ndarra
     return rng.permutation(size)[np.arange(count) % size]
 
 
-def build_epoch(num_fine: int, centroids_of_class: dict[int, np.ndarray], fraction: float,
-                rng: np.random.Generator) -> list[tuple[int, tuple[int, int] | None]]:
+def build_epoch(
+    num_fine: int,
+    centroids_of_class: dict[int, np.ndarray],
+    fraction: float,
+    rng: np.random.Generator,
+) -> list[tuple[int, tuple[int, int] | None]]:
     """Return the epoch's num_fine crops as (image index, centroid (x, y) or None for random).
 
     Each class with centroids gets int(num_fine * fraction / NUM_CLASSES) of them (drawn without
@@ -105,7 +117,8 @@ def build_epoch(num_fine: int, centroids_of_class: dict[int, np.ndarray], fracti
     classes = [c for c in sorted(centroids_of_class) if len(centroids_of_class[c])]
     num_random = num_fine - per_class * len(classes)
     plan: list[tuple[int, tuple[int, int] | None]] = [
-        (int(i), None) for i in wrapped_sample(rng, num_fine, num_random)]
+        (int(i), None) for i in wrapped_sample(rng, num_fine, num_random)
+    ]
     for train_id in classes:
         points = centroids_of_class[train_id]
         for row in points[wrapped_sample(rng, len(points), per_class)]:
@@ -122,10 +135,19 @@ class ClassUniformDataset(Dataset):
     loading items of an epoch.
     """
 
-    def __init__(self, fine: list[Sample], coarse: list[Sample], transform: Callable, *,
-                 fraction: float = 0.5, tile_size: int = 1024, seed: int = 0,
-                 cache_dir: str | Path | None = None, root: Path | None = None,
-                 progress: bool = True) -> None:
+    def __init__(
+        self,
+        fine: list[Sample],
+        coarse: list[Sample],
+        transform: Callable,
+        *,
+        fraction: float = 0.5,
+        tile_size: int = 1024,
+        seed: int = 0,
+        cache_dir: str | Path | None = None,
+        root: Path | None = None,
+        progress: bool = True,
+    ) -> None:
         if not 0.0 <= fraction <= 1.0:
             raise ValueError(f"class-uniform fraction must be in [0, 1], got {fraction}")
         if not fine:
@@ -141,8 +163,9 @@ class ClassUniformDataset(Dataset):
         if fraction > 0:
             if cache_dir is None:
                 cache_dir = default_cache_dir(Path(root) if root is not None else Path.cwd())
-            per_image = class_centroids(self.samples, cache_dir, tile_size=tile_size,
-                                        progress=progress)
+            per_image = class_centroids(
+                self.samples, cache_dir, tile_size=tile_size, progress=progress
+            )
             rows: dict[int, list] = {}
             for index, image in enumerate(per_image):
                 for train_id, points in image.items():
@@ -156,11 +179,13 @@ class ClassUniformDataset(Dataset):
         return self.num_fine
 
     def plan(self, epoch: int) -> list[tuple[int, tuple[int, int] | None]]:
-        """Return the (image index, centroid or None) of every item of `epoch` (cached per epoch)."""
+        """Return the (image index, centroid or None) of every item of `epoch` (cached)."""
         if self._plan is None or self._plan[0] != epoch:
             rng = np.random.default_rng([self.seed, epoch, 0x5EED])
-            self._plan = (epoch, build_epoch(self.num_fine, self.centroids_of_class,
-                                             self.fraction, rng))
+            self._plan = (
+                epoch,
+                build_epoch(self.num_fine, self.centroids_of_class, self.fraction, rng),
+            )
         return self._plan[1]
 
     def coarse_fraction(self, epoch: int = 0) -> float:
@@ -168,19 +193,24 @@ class ClassUniformDataset(Dataset):
         return sum(image >= self.num_fine for image, _ in self.plan(epoch)) / self.num_fine
 
     def expected_coarse_fraction(self) -> float:
-        """Return the mean over epochs of coarse_fraction: each class's coarse share of centroids."""
+        """Return the mean of coarse_fraction over epochs (from the coarse share per class)."""
         per_class = int(self.num_fine * self.fraction / NUM_CLASSES)
-        share = sum(float(np.mean(rows[:, 0] >= self.num_fine))
-                    for rows in self.centroids_of_class.values() if len(rows))
+        share = sum(
+            float(np.mean(rows[:, 0] >= self.num_fine))
+            for rows in self.centroids_of_class.values()
+            if len(rows)
+        )
         return per_class * share / self.num_fine
 
     def describe(self) -> str:
         """Return one line: fine and coarse frames, the epoch, and its share of coarse crops."""
         uniform = sum(center is not None for _, center in self.plan(0))
-        return (f"training crops: {self.num_fine} fine + {len(self.samples) - self.num_fine} coarse "
-                f"frames; an epoch is {self.num_fine} crops, {uniform} class-uniform "
-                f"({len(self.centroids_of_class)} classes); "
-                f"{100 * self.coarse_fraction(0):.1f} % from coarse frames")
+        return (
+            f"training crops: {self.num_fine} fine + {len(self.samples) - self.num_fine} coarse "
+            f"frames; an epoch is {self.num_fine} crops, {uniform} class-uniform "
+            f"({len(self.centroids_of_class)} classes); "
+            f"{100 * self.coarse_fraction(0):.1f} % from coarse frames"
+        )
 
     def draw(self, index: int) -> tuple[int, tuple[int, int] | None, int]:
         """Return (image index, centroid (x, y) or None, transform seed) of item `index`."""
@@ -189,7 +219,7 @@ class ClassUniformDataset(Dataset):
         return image_index, center, seed
 
     def load(self, index: int) -> tuple[np.ndarray, np.ndarray, str]:
-        """Return (RGB uint8 image, uint8 trainId label, name) of sample `index` (fine, then coarse)."""
+        """Return (RGB uint8 image, uint8 trainId label, name) of sample `index` (fine first)."""
         sample = self.samples[index]
         image, label = load_sample(sample)
         return image, label, sample.name

@@ -1,22 +1,24 @@
-"""Training and evaluation pipelines: uint8 image + trainId label -> normalised tensors with `valid`.
+"""Training and evaluation pipelines: uint8 image + trainId label -> tensors with `valid`.
 
 Training follows the authors' order (NVIDIA semantic-segmentation, datasets/__init__.py): random
 scale (image bicubic, label nearest), pad to the crop (image 0, label 255), random crop (around
 the class-uniform centroid when there is one), horizontal flip, colour jitter, then Gaussian blur
 of every crop with sigma = 0.15 + U(0, 1) * 1.15, then ImageNet normalisation.
 """
+
 from __future__ import annotations
 
 import os
 
-os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # no network check on import (offline machines)
+# no network check on import (offline machines)
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 import albumentations as A  # noqa: E402
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from .labels import IGNORE_INDEX  # noqa: E402
+from seg.utils.labels import IGNORE_INDEX  # noqa: E402
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -25,7 +27,7 @@ _PADDED = 255  # value of the padding-tracking mask on padded pixels; real pixel
 
 
 def to_tensors(image: np.ndarray, label: np.ndarray, padded: np.ndarray) -> dict[str, torch.Tensor]:
-    """Return {"image" float32 (3,H,W), "label" int64 (H,W), "valid" float32 (1,H,W)} from arrays."""
+    """Return {"image" float32 (3,H,W), "label" int64 (H,W), "valid" float32 (1,H,W)}."""
     return {
         "image": torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32)),
         "label": torch.from_numpy(label.astype(np.int64)),
@@ -33,9 +35,14 @@ def to_tensors(image: np.ndarray, label: np.ndarray, padded: np.ndarray) -> dict
     }
 
 
-def crop_origin(height: int, width: int, crop: tuple[int, int], rng: np.random.Generator,
-                center: tuple[int, int] | None) -> tuple[int, int]:
-    """Return (top, left) of a crop inside the image: uniform, or uniform among those holding `center`.
+def crop_origin(
+    height: int,
+    width: int,
+    crop: tuple[int, int],
+    rng: np.random.Generator,
+    center: tuple[int, int] | None,
+) -> tuple[int, int]:
+    """Return (top, left) of a crop inside the image: uniform, or uniform among those with `center`.
 
     With a centroid (x, y) the crop is placed at random among the windows that contain it, then
     kept inside the image (which still contains it: the image is at least the crop). The
@@ -51,10 +58,15 @@ def crop_origin(height: int, width: int, crop: tuple[int, int], rng: np.random.G
 
 
 def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
-    """Return the uint8 image blurred with an isotropic Gaussian truncated at 4 sigma (skimage's)."""
+    """Return the uint8 image blurred by an isotropic Gaussian truncated at 4 sigma (as skimage)."""
     radius = int(4.0 * sigma + 0.5)
-    return cv2.GaussianBlur(image, (2 * radius + 1, 2 * radius + 1), sigmaX=sigma, sigmaY=sigma,
-                            borderType=cv2.BORDER_REPLICATE)
+    return cv2.GaussianBlur(
+        image,
+        (2 * radius + 1, 2 * radius + 1),
+        sigmaX=sigma,
+        sigmaY=sigma,
+        borderType=cv2.BORDER_REPLICATE,
+    )
 
 
 def pad_to(image: np.ndarray, label: np.ndarray, crop: tuple[int, int]):
@@ -83,16 +95,33 @@ class TrainTransform:
     one call reproducible whatever worker runs it. blur=False leaves the Gaussian blur out.
     """
 
-    def __init__(self, crop_size: int | tuple[int, int] = 896, *,
-                 scale_range: tuple[float, float] = (0.5, 2.0), color_jitter: float = 0.25,
-                 blur: bool = True) -> None:
+    def __init__(
+        self,
+        crop_size: int | tuple[int, int] = 896,
+        *,
+        scale_range: tuple[float, float] = (0.5, 2.0),
+        color_jitter: float = 0.25,
+        blur: bool = True,
+    ) -> None:
         self.crop = (crop_size, crop_size) if isinstance(crop_size, int) else tuple(crop_size)
         self.scale_range = scale_range
         self.blur = blur
         # Random order of brightness, contrast, saturation and hue, as the authors' ColorJitter.
-        self.jitter = A.Compose([A.ColorJitter(brightness=color_jitter, contrast=color_jitter,
-                                               saturation=color_jitter, hue=color_jitter, p=1.0)]
-                                ) if color_jitter > 0 else None
+        self.jitter = (
+            A.Compose(
+                [
+                    A.ColorJitter(
+                        brightness=color_jitter,
+                        contrast=color_jitter,
+                        saturation=color_jitter,
+                        hue=color_jitter,
+                        p=1.0,
+                    )
+                ]
+            )
+            if color_jitter > 0
+            else None
+        )
         self.normalize = A.Normalize(mean=IMAGENET_MEAN, std=IMAGENET_STD)
 
     def geometry(self, image, label, center, rng):
@@ -119,9 +148,14 @@ class TrainTransform:
             image = self.jitter(image=image)["image"]
         return gaussian_blur(image, sigma) if self.blur else image
 
-    def __call__(self, image: np.ndarray, label: np.ndarray, *,
-                 center: tuple[float, float] | None = None,
-                 seed: int | None = None) -> dict[str, torch.Tensor]:
+    def __call__(
+        self,
+        image: np.ndarray,
+        label: np.ndarray,
+        *,
+        center: tuple[float, float] | None = None,
+        seed: int | None = None,
+    ) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng(seed)
         image, label, padded = self.geometry(image, label, center, rng)
         jitter_seed = int(rng.integers(2**31))
@@ -136,7 +170,8 @@ class EvalTransform:
     def __init__(self) -> None:
         self.normalize = A.Normalize(mean=IMAGENET_MEAN, std=IMAGENET_STD)
 
-    def __call__(self, image: np.ndarray, label: np.ndarray, *, center=None,
-                 seed=None) -> dict[str, torch.Tensor]:
+    def __call__(
+        self, image: np.ndarray, label: np.ndarray, *, center=None, seed=None
+    ) -> dict[str, torch.Tensor]:
         padded = np.zeros(label.shape, dtype=np.uint8)
         return to_tensors(self.normalize(image=image)["image"], label, padded)

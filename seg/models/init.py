@@ -1,9 +1,10 @@
-"""The authors' initialisation of the DeepLabV3+ head (NVIDIA semantic-segmentation, network/mynn.py).
+"""The authors' initialisation of the DeepLabV3+ head (NVIDIA semantic-segmentation, mynn.py).
 
 Convolutions and linear layers: Kaiming normal (fan_in, gain sqrt(2): std sqrt(2 / fan_in)), bias
 0; BatchNorm: weight 1, bias 0. Applied to the head only; the trunk keeps its own initialisation
 or its ImageNet weights.
 """
+
 from torch import nn
 
 
