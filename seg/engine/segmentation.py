@@ -20,7 +20,6 @@ from seg.data import (
     resolve_data_root,
 )
 from seg.engine.checkpoint import load_checkpoint
-from seg.engine.logging import ScalarLogger
 from seg.engine.schedule import poly_scheduler
 from seg.engine.trainer import LoopConfig, train
 from seg.evaluation import evaluate
@@ -131,15 +130,16 @@ def load_encoder(model: torch.nn.Module, source: str | None) -> None:
         print(report.summary(source), flush=True)
 
 
-def log_training_data(train_data, cfg: Config) -> None:
-    """Prints and logs (data/coarse_fraction, iteration 0) the share of coarse crops of epoch 0."""
-    if not dist.is_main_process() or not hasattr(train_data, "coarse_fraction"):
-        return
-    print(train_data.describe(), flush=True)
-    logger = ScalarLogger(cfg.run_dir())
-    logger.log(0, {"data/coarse_fraction": train_data.coarse_fraction(0),
-                   "data/expected_coarse_fraction": train_data.expected_coarse_fraction()})
-    logger.close()
+def training_data_scalars(train_data) -> dict:
+    """Returns {tag: value}: the share of coarse crops (epoch 0, expected); rank 0 prints it."""
+    if not hasattr(train_data, "coarse_fraction"):
+        return {}
+    if dist.is_main_process():
+        print(train_data.describe(), flush=True)
+    return {
+        "data/coarse_fraction": train_data.coarse_fraction(0),
+        "data/expected_coarse_fraction": train_data.expected_coarse_fraction(),
+    }
 
 
 def train_segmentation(cfg: Config) -> dict:
@@ -156,7 +156,6 @@ def train_segmentation(cfg: Config) -> dict:
     optimizer = build_optimizer(model, cfg)
     scheduler = poly_scheduler(optimizer, cfg.train.iterations, cfg.train.poly_power)
     train_data, val_data = build_datasets(cfg)
-    log_training_data(train_data, cfg)
     validate = functools.partial(validate_miou, dataset=val_data, device=device)
     step = functools.partial(segmentation_step, mask_propagation=cfg.train.mask_propagation)
     return train(
@@ -171,6 +170,7 @@ def train_segmentation(cfg: Config) -> dict:
         device=device,
         collate_fn=collate_batch,
         validate=validate,
+        start_scalars=training_data_scalars(train_data),
     )
 
 

@@ -129,9 +129,13 @@ def train(
     device: torch.device,
     collate_fn=None,
     validate: Optional[Callable] = None,
+    start_scalars: Optional[dict] = None,
 ) -> dict:
     """Returns {"iteration", "status" ("finished" | "interrupted"), "best", "metrics"} after
     training.
+
+    `start_scalars` ({tag: value}, e.g. statistics of the training data) are logged once, at the
+    iteration the run starts from.
 
     The optimiser and scheduler must already hold `model`'s parameters (SyncBatchNorm conversion,
     moving to the device and DDP wrapping keep the same parameter objects). Only rank 0 writes
@@ -160,6 +164,8 @@ def train(
                              scheduler=scheduler, scaler=scaler, config=config, loop=loop)
     loader = build_loader(dataset, loop, start=start, device=device, collate_fn=collate_fn)
     logger = ScalarLogger(run_dir, enabled=main)
+    if start_scalars:
+        logger.log(start, start_scalars)
     meter = ThroughputMeter(images_per_step=loop.batch_size * world_size)
     stop = StopSignal()
     bar = tqdm(total=loop.iterations, initial=start, disable=not main, dynamic_ncols=True,
