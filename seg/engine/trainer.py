@@ -18,11 +18,14 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from seg.engine import distributed as dist
-from seg.engine.checkpoint import (capture_rng_state, load_checkpoint, resolve_resume, restore_rng_state,
-                                   save_checkpoint, unwrap_model)
+from seg.engine.checkpoint import (capture_rng_state, load_checkpoint, nonfinite_entries, resolve_resume,
+                                   restore_rng_state, save_checkpoint, unwrap_model)
 from seg.engine.logging import ScalarLogger
 from seg.engine.prepare import StopSignal, move_to_device, prepare_model, resolve_amp, seed_everything, worker_init
+from seg.engine.run_dir import (check_run_dir, check_same_model, clear_run, config_changes, remove_stale_temporaries,
+                                trim_log, write_config)
 from seg.engine.sampler import ResumableSampler, SeededSamples
+from seg.utils.errors import UserError
 
 
 @dataclass
@@ -39,10 +42,12 @@ class LoopConfig:
     val_every: int = 0  # iterations between validations; 0: only at the end
     best_metric: str = "mIoU"  # key of validate()'s dict that selects best.pth (higher is better)
     resume: Optional[str] = None  # None | "auto" | checkpoint path
+    overwrite: bool = False  # a fresh start may replace the checkpoints of an earlier run in run_dir
+    allow_padding_change: bool = False  # resume a checkpoint of another padding mode (cross-padding fine-tuning)
 
 
-class NonFiniteLossError(FloatingPointError):
-    """The loss became NaN or infinite; the run stopped without writing a checkpoint."""
+class NonFiniteLossError(UserError, FloatingPointError):
+    """The loss or the weights became NaN or infinite; the run stopped without writing a checkpoint."""
 
 
 def iterations_per_epoch(dataset_len: int, batch_size: int, world_size: int = 1) -> int:
@@ -68,26 +73,58 @@ def train(model: torch.nn.Module, dataset, step: Callable, optimizer: torch.opti
     start, best, metrics = 0, None, {}
 
     resume_path = resolve_resume(loop.resume, run_dir)
+    in_place = resume_path is not None and resume_path.resolve().parent == run_dir.resolve()
+    check_run_dir(run_dir, resuming=in_place, overwrite=loop.overwrite)
+    if main:
+        for path in remove_stale_temporaries(run_dir):
+            print(f"removed {path}, left by an interrupted write")
+        if not in_place and loop.overwrite and clear_run(run_dir):
+            print(f"train.overwrite=true: removed the earlier run's files from {run_dir}")
+    last_good = None  # (path, iteration) of the newest checkpoint known to hold finite weights
     if resume_path is not None:
         state = load_checkpoint(resume_path, map_location=device)
+        check_same_model(resume_path, state.get("config"), config, allow_padding_change=loop.allow_padding_change)
         start, best = _load_state(state, model, optimizer, scheduler, scaler, best_key, rank, world_size)
+        last_good = (resume_path, start)
         if main:
             print(f"resumed from {resume_path} at iteration {start}")
+            changes = config_changes(state.get("config"), config)
+            if changes:  # they take effect: optimiser values and the schedule come from the config
+                print("changed since the checkpoint: " + "; ".join(changes))
+            if in_place:
+                trim_log(run_dir, start)
     else:
         seed_everything(loop.seed + rank)
+    if main:
+        write_config(run_dir, config)
     if start >= loop.iterations:
         return {"iteration": start, "status": "finished", "best": best, "metrics": metrics}
 
+    def good_state() -> str:
+        if last_good is None:
+            return "no checkpoint was written yet"
+        return f"{last_good[0]} (iteration {last_good[1]}) is the last good state"
+
     def checkpoint(iteration: int, name: str) -> None:
-        # every rank joins the gather of RNG states; rank 0 alone writes
+        nonlocal last_good
+        # every rank joins the gather of RNG states and the finiteness vote; rank 0 alone writes
         rng = dist.all_gather_object(capture_rng_state())
+        weights, optimizer_state = unwrap_model(model).state_dict(), optimizer.state_dict()
+        bad = nonfinite_entries({"model": weights, "optimizer": optimizer_state["state"]})
+        if _agree(bool(bad), device):
+            example = f" (e.g. {bad[0]})" if bad else " on another process"
+            raise NonFiniteLossError(
+                f"weights or optimiser state hold NaN or inf at iteration {iteration}{example}; {name} was not "
+                f"written — {good_state()}. Lower train.lr, or try train.amp=off, then resume with "
+                f"train.resume=auto")
         if main:
             save_checkpoint({
-                "model": unwrap_model(model).state_dict(), "config": config, "iteration": iteration,
-                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "model": weights, "config": config, "iteration": iteration,
+                "optimizer": optimizer_state, "scheduler": scheduler.state_dict(),
                 "scaler": scaler.state_dict() if scaler is not None else None,
                 "rng": rng, best_key: best, "best_metric": loop.best_metric,
             }, run_dir / name)
+        last_good = (run_dir / name, iteration)
 
     sampler = ResumableSampler(len(dataset), batch_size=loop.batch_size, seed=loop.seed, rank=rank,
                                world_size=world_size, start_batch=start)
@@ -115,8 +152,8 @@ def train(model: torch.nn.Module, dataset, step: Callable, optimizer: torch.opti
             mean_loss = dist.all_reduce_sum(loss.detach().float().clone()).item() / world_size
             if not math.isfinite(mean_loss):
                 raise NonFiniteLossError(
-                    f"loss is {mean_loss} at iteration {iteration + 1} — stopped; {run_dir / 'last.pth'} keeps the last "
-                    f"good state. Lower train.lr, or try train.amp=off, then resume with train.resume=auto")
+                    f"loss is {mean_loss} at iteration {iteration + 1} — stopped; {good_state()}. Lower train.lr, "
+                    f"or try train.amp=off, then resume with train.resume=auto")
             optimizer.zero_grad(set_to_none=True)
             if scaler is not None:
                 scaler.scale(loss).backward()
@@ -192,10 +229,25 @@ def _validate(model, validate: Callable, iteration: int, logger: ScalarLogger, b
 
 
 def _load_state(state, model, optimizer, scheduler, scaler, best_key, rank, world_size):
-    """Returns (iteration, best) after loading a checkpoint's weights, optimiser, schedule, scaler and RNGs."""
-    unwrap_model(model).load_state_dict(state["model"])
+    """Returns (iteration, best) after loading a checkpoint's weights, optimiser, schedule, scaler and RNGs.
+
+    The optimiser's hyperparameters (lr, momentum, weight decay) and the schedule's base lr are the
+    ones the caller built from the current config, not the checkpoint's: a resume with a lower
+    train.lr or more iterations continues with them. With an unchanged config they are equal.
+    """
+    try:
+        unwrap_model(model).load_state_dict(state["model"])
+    except RuntimeError as err:
+        raise UserError(f"the checkpoint's weights do not fit this model ({str(err).splitlines()[0]}; "
+                        f"{str(err).count(chr(10))} lines of differences) — resume from a checkpoint of the same "
+                        f"model.name") from None
+    hyper = [{k: v for k, v in g.items() if k not in ("params", "lr", "initial_lr")} for g in optimizer.param_groups]
+    base_lrs = [g.get("initial_lr", g["lr"]) for g in optimizer.param_groups]
     optimizer.load_state_dict(state["optimizer"])
+    for group, values in zip(optimizer.param_groups, hyper):
+        group.update(values)
     scheduler.load_state_dict(state["scheduler"])
+    _rebase_schedule(scheduler, optimizer, base_lrs)
     if scaler is not None and state.get("scaler"):
         scaler.load_state_dict(state["scaler"])
     rng = state.get("rng") or []
@@ -204,3 +256,18 @@ def _load_state(state, model, optimizer, scheduler, scaler, best_key, rank, worl
     else:  # another process count: no per-rank state to continue, so derive a fresh one
         seed_everything(state["iteration"] * 1000 + rank)
     return state["iteration"], state.get(best_key)
+
+
+def _rebase_schedule(scheduler, optimizer, base_lrs) -> None:
+    """Puts the config's base lrs into a loaded LambdaLR and sets each group's lr for the current step.
+
+    The same product LambdaLR.step computes (base_lr * factor(step)), so an unchanged config
+    continues bit for bit.
+    """
+    if not isinstance(scheduler, torch.optim.lr_scheduler.LambdaLR):
+        return
+    scheduler.base_lrs = list(base_lrs)
+    lrs = [base * factor(scheduler.last_epoch) for base, factor in zip(base_lrs, scheduler.lr_lambdas)]
+    for group, base, lr in zip(optimizer.param_groups, base_lrs, lrs):
+        group["initial_lr"], group["lr"] = base, lr
+    scheduler._last_lr = lrs
