@@ -60,7 +60,8 @@ def test_cli_tables_json_and_prediction_round_trip(setup, tmp_path, capsys):
     out = tmp_path / "both.json"
     evaluate_tool.main(["--checkpoint", str(zero), str(partial), "--data-root", str(root), "--modes", "regular",
                         "tile", "tile_overlap", "--tile", "64", "--leave-out", "0", "1/3", "1/2", "7/8",
-                        "--json", str(out), "--no-progress", "--dump-predictions", str(tmp_path / "dump")])
+                        "--json", str(out), "--no-progress", "--dump-predictions", str(tmp_path / "dump"),
+                        "--out", str(tmp_path / "each")])
     printed = capsys.readouterr().out
     assert "| Run | Regular | 0 Tile overlap | 1/3 Tile overlap |" in printed
     assert "| Run | regular | 0 | 1/3 x 1/3 | 1/2 x 1/2 | 7/8 x 7/8 |" in printed
@@ -78,10 +79,13 @@ def test_cli_tables_json_and_prediction_round_trip(setup, tmp_path, capsys):
     expected = [second["mIoU"]["regular"] - first["mIoU"]["regular"]] + [
         second["leave_out"]["tile"][p] - first["leave_out"]["tile"][p] for p in ("0", "1/3", "1/2", "7/8")]
     assert [float(c) for c in cells] == pytest.approx(expected, abs=1e-3)
-    # Saved next to each checkpoint, with the single-run schema.
-    alone = json.loads(zero.with_name("small_zero_eval.json").read_text())
+    # --json's tables beside it; --out: one file per checkpoint, with the single-run schema; nothing
+    # beside the checkpoints.
+    assert out.with_suffix(".md").read_text().strip() in printed
+    alone = json.loads((tmp_path / "each" / "small_zero_eval.json").read_text())
     assert alone["mIoU"] == first["mIoU"]
-    assert zero.with_name("small_zero_eval.md").is_file()
+    assert (tmp_path / "each" / "small_zero_eval.md").is_file()
+    assert not list(zero.parent.glob("*_eval*"))
 
     # The dumped PNGs, scored with no model (and by cityscapesscripts), give the same numbers.
     scored = evaluate_tool.main(["--predictions", str(tmp_path / "dump" / "small_partial" / "tile_overlap"),
@@ -91,8 +95,8 @@ def test_cli_tables_json_and_prediction_round_trip(setup, tmp_path, capsys):
 
     # --padding zeros on the partial checkpoint: other numbers, saved under another name.
     crossed = evaluate_tool.main(["--checkpoint", str(partial), "--data-root", str(root), "--padding", "zeros",
-                                  "--no-progress"])[0]
+                                  "--no-progress", "--out", str(tmp_path / "each")])[0]
     assert crossed["padding"] == "zeros" and crossed["trained_padding"] == "partial"
-    assert partial.with_name("small_partial_eval_zeros.json").is_file()
+    assert (tmp_path / "each" / "small_partial_eval_zeros.json").is_file()
     direct = evaluate(load_model(partial, padding="zeros")[0], build_eval_dataset(root, "val"), progress=False)
     assert crossed["mIoU"] == direct["mIoU"]

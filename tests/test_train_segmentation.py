@@ -13,6 +13,7 @@ import torch
 from seg.config import load_config
 from seg.engine import load_checkpoint, load_model, read_jsonl
 from seg.engine.segmentation import train_segmentation
+from seg.utils.errors import run_cli
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -99,6 +100,7 @@ def keep(model, device, **kw):
     return original(model, device, **kw)
 trainer.prepare_model = keep
 from seg.engine.segmentation import train_segmentation
+from seg.utils.errors import run_cli
 cfg = load_config(sys.argv[1], sys.argv[3:])
 train_segmentation(cfg)
 torch.save(unwrap_model(kept["model"]).state_dict(), f"{sys.argv[2]}/rank{get_rank()}.pt")
@@ -151,6 +153,6 @@ def test_bad_config_exits_with_a_clear_error(args, message, capsys):
     spec = importlib.util.spec_from_file_location("train_tool", REPO / "tools" / "train.py")
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
-    with pytest.raises(SystemExit) as exit_:
-        tool.main([str(REPO / args[0]), *args[1:]])
-    assert exit_.value.code == 2 and message in capsys.readouterr().err
+    assert run_cli(tool.main, [str(REPO / args[0]), *args[1:]]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err

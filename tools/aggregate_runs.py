@@ -13,6 +13,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))  # run f
 
 from seg.classification.aggregate import aggregate_tables, tables_to_json, to_markdown  # noqa: E402
 from seg.classification.runs import read_run  # noqa: E402
+from seg.utils.errors import run_cli  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -39,4 +40,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

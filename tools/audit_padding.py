@@ -13,6 +13,7 @@ import torchvision
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from any directory
 
 from seg.layers.audit import audit_padding  # noqa: E402
+from seg.utils.errors import run_cli  # noqa: E402
 
 
 def build(name: str):
@@ -56,4 +57,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli(main))

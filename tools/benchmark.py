@@ -25,6 +25,7 @@ from seg.benchmark.inference import (CLASSIFIERS, MODELS, SEGMENTERS, Case,  # n
 from seg.benchmark.report import table1, target_rows, targets_table, training_table  # noqa: E402
 from seg.benchmark.training import benchmark_training  # noqa: E402
 from seg.models import MODEL_NAMES  # noqa: E402
+from seg.utils.errors import run_cli  # noqa: E402
 
 # What --quick changes, printed with the results so a table never passes for a full run.
 QUICK = {"repeats": 3, "warmup": 1, "segmentation_size": (128, 256), "wrn38_size": (64, 128),
@@ -125,4 +126,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli(main))

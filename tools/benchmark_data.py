@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from any dir
 
 from seg.data import build_train_dataset, collate_batch  # noqa: E402
 from seg.data.synthetic import make_synthetic  # noqa: E402
+from seg.utils.errors import run_cli  # noqa: E402
 
 
 def crops_per_second(dataset, items: int, workers: int) -> float:
@@ -55,4 +56,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli(main))

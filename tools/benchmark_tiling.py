@@ -13,6 +13,7 @@ import torch  # noqa: E402
 
 from seg.evaluation.timing import time_modes  # noqa: E402
 from seg.models import MODEL_NAMES, build_model  # noqa: E402
+from seg.utils.errors import run_cli  # noqa: E402
 
 
 def main(argv=None):
@@ -37,4 +38,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli(main))

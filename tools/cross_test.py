@@ -16,6 +16,7 @@ import torch  # noqa: E402
 
 from seg.classification.cross_test import DEFAULT_MODES, cross_test, to_markdown  # noqa: E402
 from seg.layers import PADDING_MODES  # noqa: E402
+from seg.utils.errors import run_cli  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -41,4 +42,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

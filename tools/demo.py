@@ -16,6 +16,7 @@ import time
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # run from any folder without installing
+from seg.utils.errors import run_cli  # noqa: E402
 
 # The full demo: 256x512 images (Cityscapes at 1/4 scale) and the recipes of configs/ as written; tiles of
 # 256 so that a tile is square as in the paper's 1024 tiles of 1024x2048 images. The fast variant only
@@ -102,4 +103,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

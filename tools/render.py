@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from any dir
 
 from seg.evaluation.tiling import MODE_OVERLAP  # noqa: E402
 from seg.visualize.picking import PICKS  # noqa: E402
+from seg.utils.errors import run_cli  # noqa: E402
 
 
 def add_data_args(parser):
@@ -107,4 +108,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli(main))

@@ -10,9 +10,10 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))  # run from any folder without installing
 
-from seg.config import ConfigError, load_config  # noqa: E402
+from seg.config import load_config  # noqa: E402
 from seg.engine import cleanup  # noqa: E402
 from seg.engine.segmentation import train_segmentation  # noqa: E402
+from seg.utils.errors import run_cli  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -20,10 +21,7 @@ def main(argv=None) -> int:
     parser.add_argument("config", help="YAML recipe in configs/")
     parser.add_argument("overrides", nargs="*", help="key=value, e.g. train.lr=0.01 model.padding=zeros")
     args = parser.parse_args(argv)
-    try:
-        cfg = load_config(args.config, args.overrides)
-    except ConfigError as err:
-        parser.exit(2, f"error: {err}\n")
+    cfg = load_config(args.config, args.overrides)
     try:
         result = train_segmentation(cfg)
     finally:
@@ -33,4 +31,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

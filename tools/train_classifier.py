@@ -15,9 +15,10 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))  # run from any folder without installing
 
-from seg.classification.config import ConfigError, load_classification_config  # noqa: E402
+from seg.classification.config import load_classification_config  # noqa: E402
 from seg.classification.train import train_classifier  # noqa: E402
 from seg.engine import cleanup, is_main_process  # noqa: E402
+from seg.utils.errors import run_cli  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -25,10 +26,7 @@ def main(argv=None) -> int:
     parser.add_argument("config", help="YAML recipe in configs/ (resnet50_imagenet_partial.yaml, ...)")
     parser.add_argument("overrides", nargs="*", help="key=value, e.g. model.padding=zeros train.seed=2")
     args = parser.parse_args(argv)
-    try:
-        cfg = load_classification_config(args.config, args.overrides)
-    except ConfigError as err:
-        parser.exit(2, f"error: {err}\n")
+    cfg = load_classification_config(args.config, args.overrides)
     main_process = False
     try:
         result = train_classifier(cfg)
@@ -45,4 +43,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

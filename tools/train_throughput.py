@@ -15,9 +15,10 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))  # run f
 
 import torch  # noqa: E402
 
-from seg.config import ConfigError, load_config  # noqa: E402
+from seg.config import load_config  # noqa: E402
 from seg.engine.segmentation import build_datasets, segmentation_step  # noqa: E402
 from seg.engine.throughput import interleaved_throughput  # noqa: E402
+from seg.utils.errors import run_cli  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -31,10 +32,7 @@ def main(argv=None) -> int:
                         help="process: CPU time of this process, for a machine shared with other jobs")
     parser.add_argument("--json", help="also write the numbers here")
     args = parser.parse_args(argv)
-    try:
-        cfg = load_config(args.config, args.overrides)
-    except ConfigError as err:
-        parser.exit(2, f"error: {err}\n")
+    cfg = load_config(args.config, args.overrides)
     from seg.data import collate_batch
     from seg.models import build_model
 
@@ -59,4 +57,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

@@ -20,8 +20,10 @@ from seg.classification.evaluate import evaluate_classifier
 from seg.classification.models import build_classifier, classifier_logits
 from seg.classification.runs import RUN_INFO, read_run, write_summary
 from seg.engine import distributed as dist
+from seg.engine.run_dir import check_run_dir
 from seg.engine.schedule import step_scheduler
 from seg.engine.trainer import LoopConfig, iterations_per_epoch, train
+from seg.utils.errors import BadValueError
 
 
 def classification_step(model, batch) -> torch.Tensor:
@@ -48,7 +50,8 @@ def loop_config(cfg: ClassificationConfig, per_epoch: int) -> LoopConfig:
     return LoopConfig(iterations=t.epochs * per_epoch, batch_size=t.batch_size, seed=t.seed,
                       num_workers=cfg.data.num_workers, amp=t.amp, channels_last=t.channels_last,
                       log_every=t.log_every, checkpoint_every=t.checkpoint_every_epochs * per_epoch,
-                      val_every=cfg.eval.every_epochs * per_epoch, best_metric="top1", resume=t.resume)
+                      val_every=cfg.eval.every_epochs * per_epoch, best_metric="top1", resume=t.resume,
+                      overwrite=t.overwrite, allow_padding_change=t.allow_padding_change)
 
 
 def build_optimizer(model: torch.nn.Module, cfg: ClassificationConfig) -> torch.optim.SGD:
@@ -59,6 +62,8 @@ def build_optimizer(model: torch.nn.Module, cfg: ClassificationConfig) -> torch.
 
 def train_classifier(cfg: ClassificationConfig) -> dict:
     """Returns the engine's result plus the run summary (per-epoch top-1/top-5, best, last-5 mean)."""
+    # refused before run.json is written over another run's; the engine checks again as it starts
+    check_run_dir(cfg.run_dir(), resuming=bool(cfg.train.resume), overwrite=cfg.train.overwrite)
     device = dist.init_distributed(cfg.train.device)
     main = dist.is_main_process()
     if main:
@@ -68,7 +73,7 @@ def train_classifier(cfg: ClassificationConfig) -> dict:
     val_set = build_val_set(root, resize=d.eval_resize, crop=d.eval_crop, max_images=cfg.eval.max_images)
     per_epoch = iterations_per_epoch(len(train_set), cfg.train.batch_size, dist.get_world_size())
     if per_epoch == 0:
-        raise ValueError(f"{root}/train has {len(train_set)} images, fewer than one batch of {cfg.train.batch_size} "
+        raise BadValueError(f"{root}/train has {len(train_set)} images, fewer than one batch of {cfg.train.batch_size} "
                          f"on each of {dist.get_world_size()} processes — lower train.batch_size")
     if main:  # what runs.read_run needs to turn logged iterations back into epochs
         cfg.run_dir().mkdir(parents=True, exist_ok=True)

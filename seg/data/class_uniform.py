@@ -57,9 +57,12 @@ def class_locations(
     """Return, per sample, {trainId: pixel [x, y] list}; read from the JSON cache or computed and cached."""
     cache_file = Path(cache_dir) / f"class_uniform_{cache_key(samples, points_per_class)}.json"
     if cache_file.is_file():
-        with open(cache_file) as f:
-            stored = json.load(f)
-        return [{int(k): v for k, v in image.items()} for image in stored["locations"]]
+        try:
+            with open(cache_file) as f:
+                stored = json.load(f)
+            return [{int(k): v for k, v in image.items()} for image in stored["locations"]]
+        except (ValueError, KeyError, TypeError, AttributeError) as err:  # a cache: rebuild it, losing nothing
+            print(f"{cache_file} is unreadable ({type(err).__name__}); computing the class locations again")
     rng = np.random.default_rng(0)  # fixed: the cache content depends on the data only
     locations = []
     for sample in tqdm(samples, desc="class-uniform locations", disable=not progress):

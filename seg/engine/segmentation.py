@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import pickle
 
 import torch
 import torch.nn.functional as F
 
-from seg.config import Config, config_to_dict, format_config, repo_path
+from seg.config import Config, ConfigError, config_to_dict, format_config, repo_path
 from seg.engine import distributed as dist
 from seg.engine.schedule import poly_scheduler
+from seg.engine.run_dir import check_run_dir
 from seg.engine.trainer import LoopConfig, train
+from seg.utils.errors import UserError
 
 IGNORE_INDEX = 255  # Cityscapes pixels without a trainId
 
@@ -43,7 +46,7 @@ def loop_config(cfg: Config) -> LoopConfig:
     return LoopConfig(iterations=t.iterations, batch_size=t.batch_size, seed=t.seed, num_workers=cfg.data.num_workers,
                       amp=t.amp, channels_last=t.channels_last, log_every=t.log_every,
                       checkpoint_every=t.checkpoint_every, val_every=cfg.eval.every, best_metric="mIoU",
-                      resume=t.resume)
+                      resume=t.resume, overwrite=t.overwrite, allow_padding_change=t.allow_padding_change)
 
 
 def build_optimizer(model: torch.nn.Module, cfg: Config) -> torch.optim.SGD:
@@ -55,6 +58,7 @@ def build_optimizer(model: torch.nn.Module, cfg: Config) -> torch.optim.SGD:
 def build_datasets(cfg: Config):
     """Returns (training set, validation set) of the config's data root and fold."""
     from seg.data import build_eval_dataset, build_train_dataset, resolve_data_root
+    from seg.data.validate import check_data
 
     # config paths are repo-relative, not cwd-relative; None falls back to $CITYSCAPES_DATASET
     root = resolve_data_root(repo_path(cfg.data.root) if cfg.data.root else None)
@@ -65,8 +69,10 @@ def build_datasets(cfg: Config):
                                    coarse=d.coarse, class_uniform_fraction=d.class_uniform_fraction,
                                    color_jitter=d.color_jitter, seed=cfg.train.seed, progress=dist.is_main_process())
 
-    # Rank 0 computes the class-uniform location cache first; the others then read it instead of racing.
+    # Rank 0 checks every file and computes the class-uniform location cache first; the others then
+    # read both caches instead of racing.
     if dist.is_main_process():
+        check_data(root, fold=d.fold, coarse=d.coarse, eval_split=cfg.eval.split, progress=True)
         train_data = train_set()
     dist.barrier()
     if not dist.is_main_process():
@@ -77,17 +83,36 @@ def build_datasets(cfg: Config):
     return train_data, val_data
 
 
+def build_model_of(cfg: Config) -> torch.nn.Module:
+    """Returns the config's model; a bad model value or pretrained_backbone file is a one-line ConfigError."""
+    from seg.models import build_model
+
+    backbone = cfg.model.pretrained_backbone
+    try:
+        return build_model(**dataclasses.asdict(cfg.model))
+    except UserError:
+        raise
+    except pickle.UnpicklingError as err:
+        raise ConfigError(f"model.pretrained_backbone={backbone}: refused to load — it holds objects other than "
+                          f"tensors ({str(err).strip().splitlines()[0][:160]}); use a plain state_dict file "
+                          f"you trust") from None
+    except (FileNotFoundError, ValueError, RuntimeError, EOFError) as err:
+        source = f"model.pretrained_backbone={backbone}" if backbone else "model"
+        raise ConfigError(f"{source}: {str(err).strip().splitlines()[0]}") from None
+
+
 def train_segmentation(cfg: Config) -> dict:
     """Returns the engine's result after training the config's model; the whole run in one call."""
     from seg.data import collate_batch
-    from seg.models import build_model
 
+    # refused before anything is loaded or written; the engine checks again as it starts
+    check_run_dir(cfg.run_dir(), resuming=bool(cfg.train.resume), overwrite=cfg.train.overwrite)
     device = dist.init_distributed(cfg.train.device)
     if dist.is_main_process():
         print(format_config(cfg), flush=True)
     # Same initial weights on every rank (DDP broadcasts rank 0's anyway).
     torch.manual_seed(cfg.train.seed)
-    model = build_model(**dataclasses.asdict(cfg.model))
+    model = build_model_of(cfg)
     optimizer = build_optimizer(model, cfg)
     scheduler = poly_scheduler(optimizer, cfg.train.iterations, cfg.train.poly_power)
     train_data, val_data = build_datasets(cfg)

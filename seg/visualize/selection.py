@@ -1,23 +1,32 @@
 """Which models and images a rendering uses: the zero/partial checkpoint pair and images picked by count or name."""
 from seg.engine.checkpoint import load_model
+from seg.utils.errors import BadValueError
 
 PAIR = ("zero", "partial")
+ARCHITECTURE = ("name", "num_classes", "output_stride", "aspp_pool_size")  # all but the padding must match
 
 
 def load_pair(zero_path, partial_path, *, device="cpu"):
     """Return {"zero": model, "partial": model} loaded with seg.engine.checkpoint.load_model, on `device`.
 
     The first checkpoint is the baseline (zero padding or another non-partial mode), the second the
-    partial padding model; a swapped pair would mislabel every panel, so it is refused.
+    partial padding model; a swapped pair would mislabel every panel, so it is refused. So is a pair
+    of different architectures or class counts: its differences would not be the padding's.
     """
-    models = {}
+    models, configs = {}, {}
     for key, path in zip(PAIR, (zero_path, partial_path)):
         model, config = load_model(path, map_location=device)
         padding = config["model"]["padding"]
         if (key == "partial") != (padding == "partial"):
-            raise ValueError(f"{path} was trained with {padding} padding but is given as the {key} padding model; "
+            raise BadValueError(f"{path} was trained with {padding} padding but is given as the {key} padding model; "
                              "pass --checkpoints ZERO PARTIAL in that order")
         models[key] = model.to(device).eval()
+        configs[key] = config["model"]
+    for field in ARCHITECTURE:
+        zero, partial = configs["zero"].get(field), configs["partial"].get(field)
+        if zero != partial:
+            raise BadValueError(f"{zero_path} has model.{field}={zero!r} but {partial_path} has model.{field}="
+                                f"{partial!r} — compare two checkpoints that differ only in their padding")
     return models
 
 
