@@ -40,7 +40,7 @@ def setup(tmp_path_factory):
 
 def test_padding_override_changes_predictions_not_weights(setup):
     root, _, partial = setup
-    stored = torch.load(partial, weights_only=False)["model"]
+    stored = torch.load(partial, weights_only=True)["model"]
     as_trained, _ = load_model(partial)
     as_zeros, _ = load_model(partial, padding="zeros")
     for model in (as_trained, as_zeros):

@@ -116,7 +116,7 @@ def test_torchrun_two_processes_end_with_identical_weights(data_root, tmp_path):
            f"output_dir={tmp_path}", *TINY]
     done = subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
-    a, b = (torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1))
+    a, b = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     assert all(torch.equal(a[k], b[k]) for k in a)
     saved = load_checkpoint(tmp_path / RECIPES[1] / "last.pth")
     assert saved["iteration"] == 3 and len(saved["rng"]) == 2

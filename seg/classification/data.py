@@ -6,6 +6,7 @@ import pathlib
 import torch
 import torchvision
 from torchvision import transforms as T
+from seg.utils.errors import MissingFileError
 
 # ImageNet channel statistics, as the PyTorch example normalises
 MEAN = (0.485, 0.456, 0.406)
@@ -27,7 +28,7 @@ def image_folder(root, split: str, transform) -> torchvision.datasets.ImageFolde
     """Returns the ImageFolder of <root>/<split>/<class>/*, with an error naming the fix when it is missing."""
     folder = pathlib.Path(root) / split
     if not folder.is_dir():
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"no ImageFolder at {folder} (expected {folder}/<class>/<image>) — set data.root to the ImageNet "
             f"folder, or make the CPU set with datasets/make_synthetic_imagefolder.py --out {pathlib.Path(root)}")
     return torchvision.datasets.ImageFolder(str(folder), transform=transform)

@@ -14,6 +14,7 @@ import pathlib
 
 import numpy as np
 from PIL import Image
+from seg.utils.errors import BadValueError
 
 # (shape, texture). The first three differ in both, so either cue names the class (the CPU recipe,
 # learnable in a few minutes); each later class reuses a shape and a texture of earlier ones, so
@@ -33,7 +34,7 @@ def shape_mask(shape: str, dy: np.ndarray, dx: np.ndarray, radius: float) -> np.
         return np.maximum(np.abs(dy), np.abs(dx)) <= radius * 0.85  # about the disc's area
     if shape == "triangle":  # apex up, base at +radius
         return (dy <= radius) & (np.abs(dx) <= (dy + radius) * 0.6)
-    raise ValueError(f"unknown shape {shape!r}; use disc, square or triangle")
+    raise BadValueError(f"unknown shape {shape!r}; use disc, square or triangle")
 
 
 def texture(kind: str, y: np.ndarray, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -52,7 +53,7 @@ def texture(kind: str, y: np.ndarray, x: np.ndarray, rng: np.random.Generator) -
         cy = (y + phase[0]) % period - period / 2
         cx = (x + phase[1]) % period - period / 2
         return (cy ** 2 + cx ** 2 <= (period / 3.5) ** 2).astype(np.float32)
-    raise ValueError(f"unknown texture {kind!r}; use stripes, checker or dots")
+    raise BadValueError(f"unknown texture {kind!r}; use stripes, checker or dots")
 
 
 def render_image(class_name: str, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -79,9 +80,9 @@ def make_synthetic_imagefolder(out, *, classes: int = 3, train_per_class: int = 
                                size: int = 36, seed: int = 0) -> pathlib.Path:
     """Returns `out` after writing out/{train,val}/<class>/<index>.png (the ImageNet folder layout)."""
     if not 2 <= classes <= len(CLASS_NAMES):
-        raise ValueError(f"classes={classes}: choose 2 to {len(CLASS_NAMES)} (one per (shape, texture) pair)")
+        raise BadValueError(f"classes={classes}: choose 2 to {len(CLASS_NAMES)} (one per (shape, texture) pair)")
     if size < 16:
-        raise ValueError(f"size={size}: textures need at least 16 pixels; use --size 16 or more")
+        raise BadValueError(f"size={size}: textures need at least 16 pixels; use --size 16 or more")
     out = pathlib.Path(out)
     counts = {"train": train_per_class, "val": val_per_class}
     for split_index, split in enumerate(SPLITS):

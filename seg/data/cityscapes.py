@@ -13,6 +13,7 @@ from .labels import IGNORE_INDEX, check_train_ids, label_ids_to_train_ids
 from .root import EXPECTED_TREE
 from .splits import CITIES, fold_cities, original_split
 from .transforms import EvalTransform
+from seg.utils.errors import BadValueError, MissingFileError, UnreadableFileError
 
 SPLITS = ("train", "val", "test")
 IMAGE_SUFFIX = "_leftImg8bit.png"
@@ -44,7 +45,7 @@ def _city_samples(root: Path, city: str, annotation: str, require_label: bool) -
         label = _label_path(root, image, annotation)
         if not label.is_file():
             if require_label:
-                raise FileNotFoundError(
+                raise MissingFileError(
                     f"image {image} has no label: expected {label}. Download {annotation} "
                     "(datasets/README.md) or remove the image."
                 )
@@ -57,18 +58,18 @@ def find_samples(root: str | Path, split: str, *, fold: int = 0, coarse: bool = 
     """Return the sorted samples of `split` ("train", "val", "test") of `fold`; coarse adds train_extra."""
     root = Path(root)
     if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        raise BadValueError(f"split must be one of {SPLITS}, got {split!r}")
     if coarse and split != "train":
-        raise ValueError(f"coarse=True only applies to split='train', got split={split!r}")
+        raise BadValueError(f"coarse=True only applies to split='train', got split={split!r}")
     if not (root / "leftImg8bit").is_dir():
-        raise FileNotFoundError(f"no Cityscapes data at {root / 'leftImg8bit'}. Expected tree:\n{EXPECTED_TREE}")
+        raise MissingFileError(f"no Cityscapes data at {root / 'leftImg8bit'}. Expected tree:\n{EXPECTED_TREE}")
     cities = CITIES["test"] if split == "test" else fold_cities(fold)[split]
     samples = [s for city in cities for s in _city_samples(root, city, "gtFine", split != "test")]
     if coarse:
         samples += [s for city in CITIES["train_extra"] for s in _city_samples(root, city, "gtCoarse", True)]
     if not samples:
         tried = sorted({str(root / "leftImg8bit" / original_split(c) / c) for c in cities})
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"no *{IMAGE_SUFFIX} for split {split!r} (fold {fold}) under {root}; tried {tried[:3]} ... "
             f"({len(tried)} city folders). Expected tree:\n{EXPECTED_TREE}"
         )
@@ -79,7 +80,7 @@ def read_image(path: Path) -> np.ndarray:
     """Return the RGB uint8 (H, W, 3) image at `path`, raising a named error when it cannot be decoded."""
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
-        raise OSError(f"cannot read image {path}: missing, truncated or not an image; re-download or re-extract it")
+        raise UnreadableFileError(f"cannot read image {path}: missing, truncated or not an image; re-download or re-extract it")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
@@ -87,9 +88,9 @@ def read_label(path: Path) -> np.ndarray:
     """Return the trainId map (uint8 (H, W), 255 = ignore) of a *_labelIds.png or *_labelTrainIds.png."""
     label = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if label is None:
-        raise OSError(f"cannot read label {path}: missing, truncated or not an image; re-download or re-extract it")
+        raise UnreadableFileError(f"cannot read label {path}: missing, truncated or not an image; re-download or re-extract it")
     if label.ndim != 2:
-        raise ValueError(f"label {path} has {label.shape[2]} channels; expected a single-channel *_labelIds.png")
+        raise BadValueError(f"label {path} has {label.shape[2]} channels; expected a single-channel *_labelIds.png")
     if path.name.endswith("_labelTrainIds.png"):
         return check_train_ids(label, path)
     return label_ids_to_train_ids(label, path)
@@ -102,7 +103,7 @@ def load_sample(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
         return image, np.full(image.shape[:2], IGNORE_INDEX, dtype=np.uint8)
     label = read_label(sample.label)
     if label.shape != image.shape[:2]:
-        raise ValueError(
+        raise BadValueError(
             f"image {sample.image} is {image.shape[1]}x{image.shape[0]} but its label {sample.label} is "
             f"{label.shape[1]}x{label.shape[0]} (width x height); they must match pixel for pixel"
         )

@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from .cityscapes import CityscapesSegmentation, Sample, load_sample
 from .labels import NUM_CLASSES
+from seg.utils.errors import BadValueError
 
 CACHE_VERSION = 1
 
@@ -93,7 +94,7 @@ class ClassUniformDataset(Dataset):
         progress: bool = True,
     ) -> None:
         if not 0.0 <= fraction <= 1.0:
-            raise ValueError(f"class-uniform fraction must be in [0, 1], got {fraction}")
+            raise BadValueError(f"class-uniform fraction must be in [0, 1], got {fraction}")
         self.base = base
         self.fraction = fraction
         self.seed = seed

@@ -15,6 +15,7 @@ from seg.evaluation.border_scores import BorderScores
 from seg.evaluation.predictions import PredictionFolder, write_prediction
 from seg.evaluation.regions import DISTANCE_EDGES, parse_leave_out
 from seg.evaluation.tiling import MODE_OVERLAP, predict
+from seg.utils.errors import BadValueError
 
 
 def class_names(num_classes=19):
@@ -85,7 +86,7 @@ def evaluate(model, dataset, *, modes=("regular",), leave_out=(0,), tile=1024, d
     scores, predictors = {}, {}
     for mode in modes:
         if mode not in MODE_OVERLAP:
-            raise ValueError(f"unknown evaluation mode {mode!r}; choose from {', '.join(MODE_OVERLAP)}")
+            raise BadValueError(f"unknown evaluation mode {mode!r}; choose from {', '.join(MODE_OVERLAP)}")
         overlap = MODE_OVERLAP[mode]
         scores[mode] = BorderScores(num_classes, leave_out=proportions, edges=edges,
                                     tile=None if overlap is None else tile, overlap=overlap)

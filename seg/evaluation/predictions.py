@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from cityscapesscripts.helpers.labels import id2label, trainId2label
 from PIL import Image
+from seg.utils.errors import BadValueError, MissingFileError, UnreadableFileError
 
 IGNORE_INDEX = 255
 
@@ -37,7 +38,7 @@ def image_stem(name):
     """Return `<city>_<seq>_<frame>` from a Cityscapes file name or relative path."""
     parts = Path(name).name.split("_")
     if len(parts) < 4:
-        raise ValueError(f"{name!r} is not a Cityscapes file name (<city>_<seq>_<frame>_leftImg8bit.png)")
+        raise BadValueError(f"{name!r} is not a Cityscapes file name (<city>_<seq>_<frame>_leftImg8bit.png)")
     return "_".join(parts[:3])
 
 
@@ -63,7 +64,7 @@ class PredictionFolder:
     def __init__(self, root):
         self.root = Path(root)
         if not self.root.is_dir():
-            raise FileNotFoundError(f"prediction folder {self.root} does not exist; "
+            raise MissingFileError(f"prediction folder {self.root} does not exist; "
                                     "write one with tools/evaluate.py --dump-predictions DIR")
         self.files = [os.path.join(d, f) for d, _, names in os.walk(self.root) for f in names if f.endswith(".png")]
         self.table = label_to_train_ids()
@@ -74,16 +75,20 @@ class PredictionFolder:
         found = [f for f in self.files if fnmatch.fnmatch(os.path.basename(f), pattern)]
         if len(found) != 1:
             what = "no prediction" if not found else f"{len(found)} predictions ({', '.join(found[:3])})"
-            raise FileNotFoundError(f"{what} matching {pattern} under {self.root}; "
+            raise MissingFileError(f"{what} matching {pattern} under {self.root}; "
                                     "expected exactly one labelId PNG per ground-truth image")
         return found[0]
 
     def read(self, name, size=None):
         """Return predicted trainIds int64 (H, W) for image `name` (labelIds ignored in evaluation -> 255)."""
         path = self.find(name)
-        array = np.array(Image.open(path))
+        try:
+            array = np.array(Image.open(path))
+        except (OSError, SyntaxError, ValueError) as err:  # PIL's errors for truncated or non-PNG files
+            raise UnreadableFileError(f"cannot read prediction {path} ({err}); it is truncated or not a PNG — "
+                                      f"write it again with tools/evaluate.py --dump-predictions") from None
         if array.ndim != 2:
-            raise ValueError(f"{path} has {array.shape[2]} channels; a submission PNG holds one labelId per pixel")
+            raise BadValueError(f"{path} has {array.shape[2]} channels; a submission PNG holds one labelId per pixel")
         if size is not None and tuple(array.shape) != tuple(size):
-            raise ValueError(f"{path} is {array.shape[0]}x{array.shape[1]} but its ground truth is {size[0]}x{size[1]}")
+            raise BadValueError(f"{path} is {array.shape[0]}x{array.shape[1]} but its ground truth is {size[0]}x{size[1]}")
         return torch.from_numpy(self.table[array.astype(np.uint8)].astype(np.int64))

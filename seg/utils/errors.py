@@ -12,6 +12,10 @@ class MissingFileError(UserError, FileNotFoundError):
     """A file or folder the user named (or the config points to) does not exist."""
 
 
+class UnreadableFileError(UserError, OSError):
+    """A file that exists but cannot be read or decoded (truncated, not an image, ...)."""
+
+
 class BadValueError(UserError, ValueError):
     """A value, or the content of a file, that cannot be used as given."""
 

@@ -16,6 +16,7 @@ import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
 from seg.visualize.colors import image_to_rgb  # noqa: E402
+from seg.utils.errors import BadValueError
 
 
 def relu_layers(model):
@@ -41,7 +42,7 @@ def activation_maps(model, image, layers):
     modules = dict(model.named_modules())
     missing = [name for name in layers if name not in modules]
     if missing:
-        raise KeyError(f"layers {missing} are not modules of {type(model).__name__}; "
+        raise BadValueError(f"layers {missing} are not modules of {type(model).__name__}; "
                        f"ReLU layers are: {', '.join(relu_layers(model))} (tools/render.py activations --list-layers)")
     captured, handles = {}, []
 

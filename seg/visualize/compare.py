@@ -12,6 +12,7 @@ from seg.visualize.layout import save_png
 from seg.visualize.panels import comparison_figure
 from seg.visualize.picking import border_diff_score, near_border_mask, pick_most_different
 from seg.visualize.selection import PAIR, image_names, select_indices
+from seg.utils.errors import BadValueError
 
 
 @torch.no_grad()
@@ -42,7 +43,7 @@ def render_comparisons(models, dataset, out_dir, *, num=4, names=None, pick=None
     the scores go to picks.json so a pick can be checked and repeated.
     """
     if mode not in MODE_OVERLAP:
-        raise ValueError(f"unknown mode {mode!r}; choose from {', '.join(MODE_OVERLAP)}")
+        raise BadValueError(f"unknown mode {mode!r}; choose from {', '.join(MODE_OVERLAP)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if pick == "border-diff":
@@ -53,7 +54,7 @@ def render_comparisons(models, dataset, out_dir, *, num=4, names=None, pick=None
             {"mode": mode, "band": band, "picked": [image_names(dataset)[i] for i in indices], "scores": scores},
             indent=2) + "\n")
     elif pick is not None:
-        raise ValueError(f"unknown pick {pick!r}; the only one is border-diff")
+        raise BadValueError(f"unknown pick {pick!r}; the only one is border-diff")
     else:
         indices = select_indices(dataset, num=num, names=names)
     written, sheet_items = [], []

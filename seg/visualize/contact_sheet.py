@@ -6,6 +6,7 @@ import numpy as np
 from seg.visualize.colors import IGNORE_COLOR, class_colors, class_names, colorize
 from seg.visualize.layout import BACKGROUND, Box, draw_text, resize, text_height, text_panel
 from seg.visualize.panels import ROW1, draw_tile_grid
+from seg.utils.errors import BadValueError
 
 LEGEND_COLUMNS = 4
 
@@ -36,7 +37,7 @@ def contact_sheet(items, *, mode="regular", tile=1024, overlap=None, panel_width
     overlap: the tile overlap of `mode` (None = whole-image inference, no grid drawn).
     """
     if not items:
-        raise ValueError("contact sheet needs at least one image; check --num / --names selected some")
+        raise BadValueError("contact sheet needs at least one image; check --num / --names selected some")
     width = gap + len(ROW1) * (panel_width + gap)
     line = text_height(0.55)
     parts, boxes, y = [], {}, 0

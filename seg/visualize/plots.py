@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from seg.engine.logging import read_jsonl  # noqa: E402
 from seg.evaluation.regions import parse_leave_out  # noqa: E402
 from seg.evaluation.report import MODE_TITLES  # noqa: E402
+from seg.utils.errors import BadValueError, MissingFileError
 
 LOG_SKIP = ("iteration", "time", "train/lr", "train/images_per_s")  # bookkeeping, not curves to compare
 
@@ -27,7 +28,7 @@ def load_eval_runs(paths):
         data = json.loads(path.read_text())
         for i, run in enumerate(data["runs"] if "runs" in data else [data]):
             if "mIoU" not in run:
-                raise KeyError(f"{path}: no 'mIoU' key; expected the output of tools/evaluate.py --json")
+                raise BadValueError(f"{path}: no 'mIoU' key; expected the output of tools/evaluate.py --json")
             runs.append({**run, "name": run.get("name") or (path.stem if i == 0 else f"{path.stem}[{i}]")})
     return runs
 
@@ -38,7 +39,7 @@ def load_logs(paths):
     for path in map(Path, paths):
         path = path / "log.jsonl" if path.is_dir() else path
         if not path.is_file():
-            raise FileNotFoundError(f"{path} not found; pass a run folder (checkpoints/<run>) or its log.jsonl")
+            raise MissingFileError(f"{path} not found; pass a run folder (checkpoints/<run>) or its log.jsonl")
         logs[path.parent.name] = read_jsonl(path)
     return logs
 
@@ -68,7 +69,7 @@ def leave_out_figure(runs):
     """Return (figure, series): each run's mIoU (%) against the proportion p of the p x p center left out."""
     modes = sorted({m for run in runs for m, table in run.get("leave_out", {}).items() if len(table) > 1})
     if not modes:
-        raise ValueError("no leave-out table with more than one proportion; run tools/evaluate.py with "
+        raise BadValueError("no leave-out table with more than one proportion; run tools/evaluate.py with "
                          "--leave-out 0 1/3 1/2 2/3 3/4 7/8")
     fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
     series, ticks = {}, {}
@@ -91,7 +92,7 @@ def distance_figure(runs):
     """Return (figure, series): mIoU (%) per band of distance to the image border (and tile border) per run/mode."""
     kinds = [k for k in ("image_border", "tile_border") if any(run.get("distance", {}).get(k) for run in runs)]
     if not kinds:
-        raise ValueError("no distance tables in the evaluation JSONs; they come from tools/evaluate.py --json")
+        raise BadValueError("no distance tables in the evaluation JSONs; they come from tools/evaluate.py --json")
     fig, axes = plt.subplots(1, len(kinds), figsize=(6.5 * len(kinds), 4.5), squeeze=False, layout="constrained")
     series = {}
     for ax, kind in zip(axes[0], kinds):
@@ -122,7 +123,7 @@ def training_figure(logs):
     """Return (figure, series): one panel per logged scalar (train/loss, val/mIoU, ...), every run on each panel."""
     tags = list(dict.fromkeys(t for records in logs.values() for r in records for t in r if t not in LOG_SKIP))
     if not tags:
-        raise ValueError("the logs hold no scalars besides iteration/time; were they written by tools/train.py?")
+        raise BadValueError("the logs hold no scalars besides iteration/time; were they written by tools/train.py?")
     fig, axes = plt.subplots(1, len(tags), figsize=(6 * len(tags), 4.2), squeeze=False, layout="constrained")
     series = {}
     for ax, tag in zip(axes[0], tags):

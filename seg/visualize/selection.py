@@ -45,7 +45,7 @@ def select_indices(dataset, *, num=None, names=None):
         for wanted in names:
             found = [i for i, name in enumerate(all_names) if wanted in name]
             if not found:
-                raise KeyError(f"no image name contains {wanted!r} among {len(all_names)} images "
+                raise BadValueError(f"no image name contains {wanted!r} among {len(all_names)} images "
                                f"(e.g. {all_names[0] if all_names else 'none'}); check --names and --split")
             indices += [i for i in found if i not in indices]
         return indices
