@@ -1,6 +1,6 @@
 """Replay, on a tiny synthetic Cityscapes, what a careful user does wrong; print how each case ends.
 
-    python tools/reliability.py [--work DIR] [--cases NAME ...] [--list]
+    python tools/reliability.py [--work DIR] [--cases NAME ...] [--list] [--details] [--json OUT]
 
 Each case runs the real tools in this process (as `python tools/X.py ...` would, through run_cli)
 and is judged on three things: a case that must be refused ends with exit code 2 and one `error:`
@@ -127,7 +127,7 @@ def clear_error(code, err, *needles) -> tuple:
     ok = code == 2 and "Traceback" not in err and message != "" and not missing
     lines = message.splitlines() if message else (err.strip().splitlines()[-1:] or ["(no output)"])
     detail = " ".join(line.strip() for line in lines[:2])
-    return ok, (detail[:150] + (f" [missing: {missing}]" if missing else "") + ("" if code == 2 else f" [exit {code}]"))
+    return ok, detail + (f" [missing: {missing}]" if missing else "") + ("" if code == 2 else f" [exit {code}]")
 
 
 def refused(ws, case, tool, argv, *needles, watch=None):
@@ -410,16 +410,20 @@ def run_cases(work, names=None) -> list:
     """Returns the Outcome of every case (or of those named), in order, replayed under `work`."""
     torch.set_num_threads(1)
     ws = Workspace(pathlib.Path(work))
-    return [case(ws) for case in CASES if not names or case_name(case) in names]
+    outcomes = [case(ws) for case in CASES if not names or case_name(case) in names]
+    for o in outcomes:  # the same table whichever folder it ran in
+        o.detail = o.detail.replace(str(work), "<work>").replace(str(REPO), "<repo>")
+    return outcomes
 
 
-def table(outcomes) -> str:
-    """Returns the Markdown table of the outcomes and the summary line."""
-    lines = ["| case | expected | handled | data lost | what happened |", "| --- | --- | --- | --- | --- |"]
+def table(outcomes, *, details: bool = False) -> str:
+    """Returns the Markdown table of the outcomes (with what each printed if `details`) and the summary line."""
+    extra = " what happened |" if details else ""
+    lines = [f"| case | expected | handled | data lost |{extra}", "| --- | --- | --- | --- |" + (" --- |" if details else "")]
     for o in outcomes:
-        detail = o.detail.replace("|", "/")
+        detail = f" {o.detail.replace('|', '/')[:160]} |" if details else ""
         lines.append(f"| {o.case} | {'clear error' if o.expected == 'error' else 'takes effect'} | "
-                     f"{'yes' if o.ok else 'NO'} | {len(o.lost)} | {detail} |")
+                     f"{'yes' if o.ok else 'NO'} | {len(o.lost)} |{detail}")
     errors = [o for o in outcomes if o.expected == "error"]
     lines.append("")
     lines.append(f"cases tried: {len(outcomes)}; cases with a clear error: {sum(o.ok for o in errors)} of "
@@ -434,6 +438,7 @@ def main(argv=None):
     parser.add_argument("--work", help="folder for the data and runs (default: a temporary folder, removed)")
     parser.add_argument("--cases", nargs="+", help="replay only these cases")
     parser.add_argument("--list", action="store_true", help="print the case names and stop")
+    parser.add_argument("--details", action="store_true", help="add the start of what each case printed")
     parser.add_argument("--json", help="also write the outcomes here")
     args = parser.parse_args(argv)
     if args.list:
@@ -442,7 +447,7 @@ def main(argv=None):
     with contextlib.ExitStack() as stack:
         work = args.work or stack.enter_context(tempfile.TemporaryDirectory(prefix="reliability_"))
         outcomes = run_cases(work, args.cases)
-    print(table(outcomes))
+    print(table(outcomes, details=args.details))
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps([dataclasses.asdict(o) for o in outcomes], indent=2))
     return 0 if all(o.ok and not o.lost for o in outcomes) else 1

@@ -98,6 +98,9 @@ def train(model: torch.nn.Module, dataset, step: Callable, optimizer: torch.opti
     if main:
         write_config(run_dir, config)
     if start >= loop.iterations:
+        if main:
+            print(f"the checkpoint is at iteration {start} and train.iterations={loop.iterations}: nothing to train "
+                  f"— raise train.iterations to continue")
         return {"iteration": start, "status": "finished", "best": best, "metrics": metrics}
 
     def good_state() -> str:
