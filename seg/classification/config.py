@@ -10,25 +10,36 @@ import pathlib
 from dataclasses import dataclass, field
 from typing import Optional
 
-
 from seg import config as base
-from seg.config import REPO_ROOT, ConfigError, config_to_dict, format_config, repo_path  # noqa: F401  (re-exported)
-from seg.config import above, at_least, ordered_pair, within
+from seg.config import (  # noqa: F401  (re-exported)
+    REPO_ROOT,
+    ConfigError,
+    above,
+    at_least,
+    config_to_dict,
+    format_config,
+    ordered_pair,
+    repo_path,
+    within,
+)
 
 
 @dataclass
 class ClassifierModelConfig:
     """The keywords of seg.classification.build_classifier, exactly."""
-    name: str = "resnet50"  # any torchvision classification model; the paper: vgg16_bn, vgg19_bn, resnet50/101/152
+    # any torchvision classification model; the paper: vgg16_bn, vgg19_bn, resnet50/101/152
+    name: str = "resnet50"
     num_classes: int = 1000  # ImageNet
     padding: str = "partial"  # zeros | reflect | replicate | circular | partial
 
 
 @dataclass
 class ClassifierDataConfig:
-    """The ImageFolder tree (<root>/train/<class>/*, <root>/val/<class>/*) and the paper's transforms."""
+    """The ImageFolder tree (<root>/train/<class>/*, <root>/val/<class>/*) and the paper's
+    transforms."""
     root: str = "datasets/imagenet"  # relative paths are taken from the repository root
-    train_crop: int = 224  # RandomResizedCrop size (+ horizontal flip), as the PyTorch ImageNet example
+    # RandomResizedCrop size (+ horizontal flip), as the PyTorch ImageNet example
+    train_crop: int = 224
     crop_scale: tuple[float, float] = (0.08, 1.0)  # RandomResizedCrop's area range
     eval_resize: int = 256  # shorter side before the centre crop
     eval_crop: int = 224  # single centre crop ("1-crop testing")
@@ -52,8 +63,10 @@ class ClassifierTrainConfig:
     log_every: int = 50  # iterations between logged training scalars
     checkpoint_every_epochs: int = 1  # last.pth at these epoch ends (and always at the end)
     resume: Optional[str] = None  # None | "auto" | a checkpoint path
-    overwrite: bool = False  # true: a fresh start replaces the checkpoints and logs of an earlier run of run_name
-    allow_padding_change: bool = False  # true: resume a checkpoint of another padding (cross-padding fine-tuning)
+    # true: a fresh start replaces the checkpoints and logs of an earlier run of run_name
+    overwrite: bool = False
+    # true: resume from a checkpoint of another padding (fine-tuning across paddings)
+    allow_padding_change: bool = False
 
 
 @dataclass
@@ -107,9 +120,12 @@ def load_classification_config(path, overrides=()) -> ClassificationConfig:
     """Returns the ClassificationConfig of a YAML file with `key=value` overrides applied on top."""
     path = pathlib.Path(path)
     if not path.is_file():
-        raise ConfigError(f"config file {path} not found — pass one of the classification recipes in "
-                          f"{REPO_ROOT / 'configs'} (e.g. resnet18_synthetic_partial.yaml)")
+        raise ConfigError(
+            f"config file {path} not found — pass one of the classification recipes in "
+            f"{REPO_ROOT / 'configs'} (e.g. resnet18_synthetic_partial.yaml)"
+        )
     cfg = base.load_config(path, overrides, schema=ClassificationConfig, ranges=RANGES)
-    if cfg.run_name == path.stem:  # one folder per repetition, so 5 seeds of one recipe do not overwrite each other
+    # one folder per repetition, so 5 seeds of one recipe do not overwrite each other
+    if cfg.run_name == path.stem:
         cfg.run_name = f"{path.stem}_seed{cfg.train.seed}"
     return cfg

@@ -1,10 +1,11 @@
-"""Checking a whole Cityscapes tree before training: every file readable, sizes equal, label ids known.
+"""Checking a Cityscapes tree before training: every file readable, sizes equal, label ids known.
 
 A bad validation label would otherwise crash the first validation thousands of iterations in,
 before that iteration's checkpoint is written. The check decodes every file once and leaves a
 marker named by the digest of the file list (paths, sizes, modification times), so the next start
 with unchanged files skips it.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,7 +24,7 @@ from .splits import CITIES, fold_cities, original_split
 
 
 def sample_problem(sample: Sample) -> str | None:
-    """Returns why a sample cannot be used (unreadable file, size mismatch, unknown label id), or None."""
+    """Returns why a sample cannot be used (unreadable, size mismatch, unknown label), or None."""
     try:
         load_sample(sample)
     except (OSError, ValueError) as err:
@@ -32,7 +33,7 @@ def sample_problem(sample: Sample) -> str | None:
 
 
 def empty_city_folders(root: Path, split: str, *, fold: int, coarse: bool) -> list[str]:
-    """Returns the city folders of a split that exist but hold no image (e.g. an extraction that failed)."""
+    """Returns the city folders of a split that exist but hold no image (a failed extraction)."""
     cities = [(original_split(c), c) for c in fold_cities(fold)[split]]
     if coarse:
         cities += [("train_extra", c) for c in CITIES["train_extra"]]
@@ -40,12 +41,22 @@ def empty_city_folders(root: Path, split: str, *, fold: int, coarse: bool) -> li
     for directory, city in cities:
         folder = root / "leftImg8bit" / directory / city
         if folder.is_dir() and not any(folder.glob(f"*{IMAGE_SUFFIX}")):
-            empty.append(f"{folder}: city folder without any *{IMAGE_SUFFIX}; re-extract it or remove the folder")
+            empty.append(
+                f"{folder}: city folder without any *{IMAGE_SUFFIX}; re-extract it or remove the "
+                "folder"
+            )
     return empty
 
 
-def check_data(root, *, fold: int = 0, coarse: bool = True, eval_split: str = "val", cache_dir=None,
-               progress: bool = True) -> int:
+def check_data(
+    root,
+    *,
+    fold: int = 0,
+    coarse: bool = True,
+    eval_split: str = "val",
+    cache_dir=None,
+    progress: bool = True,
+) -> int:
     """Returns the number of files checked (0 when a marker says this file list passed before).
 
     Raises one BadValueError listing every bad file of the training (fine and coarse) and
@@ -64,10 +75,18 @@ def check_data(root, *, fold: int = 0, coarse: bool = True, eval_split: str = "v
     # the decoders release the GIL, so threads read several files at once
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
         found = pool.map(sample_problem, samples)
-        problems += [p for p in tqdm(found, total=len(samples), desc="checking data", disable=not progress) if p]
+        problems += [
+            p
+            for p in tqdm(found, total=len(samples), desc="checking data", disable=not progress)
+            if p
+        ]
     if problems:
-        raise BadValueError(f"{len(problems)} problem(s) in the data under {root} (nothing was trained):\n  "
-                            + "\n  ".join(problems)
-                            + "\nfix or remove these files, then start again (datasets/README.md)")
-    write_text_atomic(marker, json.dumps({"checked": len(samples), "names": [s.name for s in samples]}))
+        raise BadValueError(
+            f"{len(problems)} problem(s) in the data under {root} (nothing was trained):\n  "
+            + "\n  ".join(problems)
+            + "\nfix or remove these files, then start again (datasets/README.md)"
+        )
+    write_text_atomic(
+        marker, json.dumps({"checked": len(samples), "names": [s.name for s in samples]})
+    )
     return len(samples)

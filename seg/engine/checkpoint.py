@@ -1,8 +1,8 @@
-"""Checkpoint files: atomic writes, safe loading, RNG states, finiteness and rebuilding a model.
+"""Checkpoint files: atomic writes, safe loading, RNG states, finiteness and resume lookup.
 
 A checkpoint is a torch.save dict of tensors and plain types only, so it loads with
 `torch.load(weights_only=True)`: {"model": state_dict without "module.", "config": config dict,
-"iteration": int, "optimizer", "scheduler", "scaler", "rng", "best_<metric>"} (CONTRACTS.md).
+"iteration": int, "optimizer", "scheduler", "scaler", "rng", "best_<metric>"}.
 """
 from __future__ import annotations
 
@@ -41,29 +41,40 @@ def save_checkpoint(state: dict, path) -> pathlib.Path:
 
 
 def load_checkpoint(path, map_location="cpu") -> dict:
-    """Returns the dict stored in a checkpoint file; a missing, truncated or unsafe file is a UserError.
+    """Returns the dict stored in a checkpoint file; a missing, truncated or unsafe file is a
+    UserError.
 
-    weights_only=True: a pickle that would build arbitrary objects (and so could run code) is refused
-    before anything in it runs.
+    weights_only=True: a pickle that would build arbitrary objects (and so could run code) is
+    refused before anything in it runs.
     """
     path = pathlib.Path(path)
     if not path.is_file():
-        raise MissingFileError(f"checkpoint {path} not found — train one with tools/train.py or check the path")
+        raise MissingFileError(
+            f"checkpoint {path} not found — train one with tools/train.py or check the path"
+        )
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         if "weights_only" not in str(err).lower():
-            raise UserError(f"{path}: not a readable checkpoint ({_first_line(err)}) — it is truncated or not a "
-                            f"torch.save file; use another checkpoint (e.g. best.pth) or retrain") from None
-        raise UserError(f"{path}: refused to load — it holds objects other than tensors and plain types "
-                        f"({_first_line(err)}); a checkpoint of tools/train.py never does, so load this file "
-                        f"only if you trust its author") from None
+            raise UserError(
+                f"{path}: not a readable checkpoint ({_first_line(err)}) — it is truncated or "
+                f"not a torch.save file; use another checkpoint (e.g. best.pth) or retrain"
+            ) from None
+        raise UserError(
+            f"{path}: refused to load — it holds objects other than tensors and plain types "
+            f"({_first_line(err)}); a checkpoint of tools/train.py never does, so load this file "
+            f"only if you trust its author"
+        ) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as err:
-        raise UserError(f"{path}: not a readable checkpoint ({_first_line(err)}) — it is truncated or not a "
-                        f"torch.save file; use another checkpoint (e.g. best.pth) or retrain") from None
+        raise UserError(
+            f"{path}: not a readable checkpoint ({_first_line(err)}) — it is truncated or not a "
+            f"torch.save file; use another checkpoint (e.g. best.pth) or retrain"
+        ) from None
     if not isinstance(state, dict):
-        raise UserError(f"{path}: holds a {type(state).__name__}, not a checkpoint dict — pass a .pth written "
-                        f"by tools/train.py")
+        raise UserError(
+            f"{path}: holds a {type(state).__name__}, not a checkpoint dict — pass a .pth written "
+            f"by tools/train.py"
+        )
     return state
 
 
@@ -73,7 +84,8 @@ def _first_line(err: BaseException) -> str:
 
 
 def resolve_resume(resume: str | None, run_dir) -> pathlib.Path | None:
-    """Returns the checkpoint to resume from: None, the newest of `run_dir`/{last,best}.pth for "auto", or the path.
+    """Returns the checkpoint to resume from: None, the newest of `run_dir`/{last,best}.pth for
+    "auto", or the path.
 
     "auto" takes best.pth when it was written after last.pth (validation more often than
     checkpoints), so a killed run never restarts from scratch over its own best.pth.
@@ -81,12 +93,18 @@ def resolve_resume(resume: str | None, run_dir) -> pathlib.Path | None:
     if not resume:
         return None
     if resume == "auto":
-        found = [p for p in (pathlib.Path(run_dir) / "last.pth", pathlib.Path(run_dir) / "best.pth") if p.is_file()]
+        found = [
+            p
+            for p in (pathlib.Path(run_dir) / "last.pth", pathlib.Path(run_dir) / "best.pth")
+            if p.is_file()
+        ]
         return max(found, key=lambda p: p.stat().st_mtime_ns) if found else None
     path = pathlib.Path(resume)
     if not path.is_file():
-        raise MissingFileError(f"train.resume={resume}: no such checkpoint — use train.resume=auto or a path to a "
-                               f".pth file")
+        raise MissingFileError(
+            f"train.resume={resume}: no such checkpoint — use train.resume=auto or a path to a "
+            f".pth file"
+        )
     return path
 
 
@@ -95,8 +113,13 @@ def capture_rng_state() -> dict:
     kind, keys, pos, has_gauss, cached = np.random.get_state()
     state = {
         "python": random.getstate(),  # (version, tuple of ints, float or None)
-        "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
-                  "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
+        "numpy": {
+            "kind": kind,
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached),
+        },
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available() and torch.cuda.is_initialized():
@@ -109,8 +132,15 @@ def restore_rng_state(state: dict) -> None:
     version, internal, gauss = state["python"]
     random.setstate((version, tuple(internal), gauss))
     n = state["numpy"]
-    np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],
-                         n["cached_gaussian"]))
+    np.random.set_state(
+        (
+            n["kind"],
+            n["keys"].numpy().astype(np.uint32),
+            n["pos"],
+            n["has_gauss"],
+            n["cached_gaussian"],
+        )
+    )
     torch.set_rng_state(state["torch"].cpu())
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
@@ -133,6 +163,7 @@ def nonfinite_entries(state) -> list[str]:
         elif isinstance(value, (list, tuple)):
             for i, item in enumerate(value):
                 visit(item, f"{name}.{i}")
+
     visit(state, "")
     return bad
 
@@ -140,29 +171,3 @@ def nonfinite_entries(state) -> list[str]:
 def unwrap_model(model: torch.nn.Module) -> torch.nn.Module:
     """Returns the module inside a DistributedDataParallel (or the model itself)."""
     return model.module if hasattr(model, "module") else model
-
-
-def load_model(path, *, padding: str | None = None, map_location="cpu"):
-    """Returns (model in eval mode, config dict) rebuilt from a segmentation checkpoint.
-
-    `padding` overrides the stored padding mode (the paper's cross testing); the weights load
-    strictly, since every padding mode has the same parameters. Weights with NaN or inf are refused:
-    they would score as a model while predicting garbage.
-    """
-    from seg.models import build_model  # here, so the engine does not need the models to import
-
-    state = load_checkpoint(path, map_location=map_location)
-    if "config" not in state or "model" not in state:
-        raise UserError(f"{path}: not a training checkpoint (needs 'model' and 'config' keys, has {sorted(state)}) "
-                        f"— pass a last.pth or best.pth of tools/train.py")
-    bad = nonfinite_entries(state["model"])
-    if bad:
-        raise UserError(f"{path}: {len(bad)} tensor(s) hold NaN or inf (e.g. {bad[0]}) — the run diverged; use an "
-                        f"earlier checkpoint or retrain with a lower train.lr")
-    config = state["config"]
-    kwargs = {k: v for k, v in config["model"].items() if k != "pretrained_backbone"}
-    if padding is not None:
-        kwargs["padding"] = padding
-    model = build_model(**kwargs)
-    model.load_state_dict(state["model"], strict=True)
-    return model.eval(), config

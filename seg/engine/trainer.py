@@ -1,9 +1,10 @@
-"""The training loop shared by every task: iterations, AMP, DDP, checkpoints, logs, validation, signals.
+"""The training loop shared by every task: iterations, AMP, DDP, checkpoints, logs, validation,
+signals.
 
 The task plugs in its parts: the model, the training dataset (+ collate), a `step(model, batch) ->
 loss` callable (forward and loss; the batch is already on the device) and a `validate(model) ->
-{metric: value}` callable run on every rank (rank 0's result counts). Counting is in iterations; an epoch-based recipe sets
-`val_every` to the iterations of one epoch (see iterations_per_epoch).
+{metric: value}` callable run on every rank (rank 0's result counts). Counting is in iterations; an
+epoch-based recipe sets `val_every` to the iterations of one epoch (see iterations_per_epoch).
 """
 from __future__ import annotations
 
@@ -17,14 +18,23 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from seg.engine import distributed as dist
-from seg.engine.checkpoint import (capture_rng_state, load_checkpoint, nonfinite_entries, resolve_resume,
-                                   restore_rng_state, save_checkpoint, unwrap_model)
-from seg.engine.logging import ScalarLogger
-from seg.engine.prepare import StopSignal, move_to_device, prepare_model, resolve_amp, seed_everything, worker_init
-from seg.engine.run_dir import (check_run_dir, check_same_model, clear_run, config_changes, remove_stale_temporaries,
-                                trim_log, write_config)
+from seg.engine.checkpoint import (
+    capture_rng_state,
+    nonfinite_entries,
+    save_checkpoint,
+    unwrap_model,
+)
+from seg.engine.logging import ScalarLogger, ThroughputMeter
+from seg.engine.prepare import (
+    StopSignal,
+    move_to_device,
+    prepare_model,
+    resolve_amp,
+    worker_init,
+)
+from seg.engine.resume import start_run
 from seg.engine.sampler import ResumableSampler, SeededSamples
+from seg.utils import distributed as dist
 from seg.utils.errors import UserError
 
 
@@ -42,12 +52,12 @@ class LoopConfig:
     val_every: int = 0  # iterations between validations; 0: only at the end
     best_metric: str = "mIoU"  # key of validate()'s dict that selects best.pth (higher is better)
     resume: Optional[str] = None  # None | "auto" | checkpoint path
-    overwrite: bool = False  # a fresh start may replace the checkpoints of an earlier run in run_dir
-    allow_padding_change: bool = False  # resume a checkpoint of another padding mode (cross-padding fine-tuning)
+    overwrite: bool = False  # a fresh start may replace an earlier run's files in run_dir
+    allow_padding_change: bool = False  # resume from another padding (fine-tuning across them)
 
 
 class NonFiniteLossError(UserError, FloatingPointError):
-    """The loss or the weights became NaN or infinite; the run stopped without writing a checkpoint."""
+    """The loss or the weights became NaN or infinite; the run stopped without writing them."""
 
 
 def iterations_per_epoch(dataset_len: int, batch_size: int, world_size: int = 1) -> int:
@@ -55,91 +65,120 @@ def iterations_per_epoch(dataset_len: int, batch_size: int, world_size: int = 1)
     return dataset_len // (batch_size * world_size)
 
 
-def train(model: torch.nn.Module, dataset, step: Callable, optimizer: torch.optim.Optimizer, scheduler,
-          loop: LoopConfig, *, run_dir, config: dict, device: torch.device, collate_fn=None,
-          validate: Optional[Callable] = None) -> dict:
-    """Returns {"iteration", "status" ("finished" | "interrupted"), "best", "metrics"} after training.
+def build_loader(dataset, loop: LoopConfig, *, start: int, device: torch.device,
+                 collate_fn=None) -> DataLoader:
+    """Returns this rank's loader, resuming the seeded data order at batch `start`."""
+    rank, world_size = dist.get_rank(), dist.get_world_size()
+    sampler = ResumableSampler(len(dataset), batch_size=loop.batch_size, seed=loop.seed, rank=rank,
+                               world_size=world_size, start_batch=start)
+    return DataLoader(
+        SeededSamples(dataset), batch_size=loop.batch_size, sampler=sampler,
+        num_workers=loop.num_workers, collate_fn=collate_fn, pin_memory=device.type == "cuda",
+        worker_init_fn=worker_init,
+        # its own generator: drawing the workers' base seed must not touch the global RNG
+        generator=torch.Generator().manual_seed(loop.seed + rank),
+    )
+
+
+def forward_loss(model, batch, step: Callable, amp_dtype,
+                 device: torch.device) -> tuple[torch.Tensor, float]:
+    """Returns (this rank's loss, the loss averaged over ranks) of `step` on one batch."""
+    with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+        loss = step(model, batch)
+    mean_loss = dist.all_reduce_sum(loss.detach().float().clone()).item() / dist.get_world_size()
+    return loss, mean_loss
+
+
+def optimization_step(loss: torch.Tensor, optimizer, scheduler, scaler) -> None:
+    """Backpropagates `loss` and takes one optimiser and one schedule step (scaled under fp16)."""
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is not None:
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        loss.backward()
+        optimizer.step()
+    scheduler.step()
+
+
+def save_training_state(path, *, iteration: int, best, model, optimizer, scheduler, scaler,
+                        config: dict, loop: LoopConfig, last_good: str, device) -> None:
+    """Writes everything a resume needs to `path` (rank 0); every rank must call it.
+
+    Weights, buffers and optimiser state with NaN or inf are never written: the run stops and
+    names `last_good`, the newest checkpoint that holds a finite state.
+    """
+    # every rank joins the gather of RNG states and the finiteness vote; rank 0 alone writes
+    rng = dist.all_gather_object(capture_rng_state())
+    weights, optimizer_state = unwrap_model(model).state_dict(), optimizer.state_dict()
+    bad = nonfinite_entries({"model": weights, "optimizer": optimizer_state["state"]})
+    if _agree(bool(bad), device):
+        example = f" (e.g. {bad[0]})" if bad else " on another process"
+        raise NonFiniteLossError(
+            f"weights or optimiser state hold NaN or inf at iteration {iteration}{example}; "
+            f"{pathlib.Path(path).name} was not written — {last_good}. Lower train.lr, or try "
+            "train.amp=off, then resume with train.resume=auto")
+    if dist.is_main_process():
+        save_checkpoint({
+            "model": weights, "config": config, "iteration": iteration,
+            "optimizer": optimizer_state, "scheduler": scheduler.state_dict(),
+            "scaler": scaler.state_dict() if scaler is not None else None,
+            "rng": rng, _best_key(loop): best, "best_metric": loop.best_metric,
+        }, path)
+
+
+def train(
+    model: torch.nn.Module,
+    dataset,
+    step: Callable,
+    optimizer: torch.optim.Optimizer,
+    scheduler,
+    loop: LoopConfig,
+    *,
+    run_dir,
+    config: dict,
+    device: torch.device,
+    collate_fn=None,
+    validate: Optional[Callable] = None,
+) -> dict:
+    """Returns {"iteration", "status" ("finished" | "interrupted"), "best", "metrics"} after
+    training.
 
     The optimiser and scheduler must already hold `model`'s parameters (SyncBatchNorm conversion,
     moving to the device and DDP wrapping keep the same parameter objects). Only rank 0 writes
     <run_dir>/last.pth, best.pth, log.jsonl and the TensorBoard events; `config` is stored in each
     checkpoint as is.
     """
-    rank, world_size, main = dist.get_rank(), dist.get_world_size(), dist.is_main_process()
+    world_size, main = dist.get_world_size(), dist.is_main_process()
     run_dir = pathlib.Path(run_dir)
     amp_dtype, scaler = resolve_amp(loop.amp, device)
     model = prepare_model(model, device, channels_last=loop.channels_last)
-    best_key = f"best_{loop.best_metric.lower()}"
-    start, best, metrics = 0, None, {}
-
-    resume_path = resolve_resume(loop.resume, run_dir)
-    in_place = resume_path is not None and resume_path.resolve().parent == run_dir.resolve()
-    check_run_dir(run_dir, resuming=in_place, overwrite=loop.overwrite)
-    if main:
-        for path in remove_stale_temporaries(run_dir):
-            print(f"removed {path}, left by an interrupted write")
-        if not in_place and loop.overwrite and clear_run(run_dir):
-            print(f"train.overwrite=true: removed the earlier run's files from {run_dir}")
-    last_good = None  # (path, iteration) of the newest checkpoint known to hold finite weights
-    if resume_path is not None:
-        state = load_checkpoint(resume_path, map_location=device)
-        check_same_model(resume_path, state.get("config"), config, allow_padding_change=loop.allow_padding_change)
-        start, best = _load_state(state, model, optimizer, scheduler, scaler, best_key, rank, world_size)
-        last_good = (resume_path, start)
-        if main:
-            print(f"resumed from {resume_path} at iteration {start}")
-            changes = config_changes(state.get("config"), config)
-            if changes:  # they take effect: optimiser values and the schedule come from the config
-                print("changed since the checkpoint: " + "; ".join(changes))
-            if in_place:
-                trim_log(run_dir, start)
-    else:
-        seed_everything(loop.seed + rank)
-    if main:
-        write_config(run_dir, config)
+    metrics = {}
+    start, best, resume_path = start_run(run_dir, loop, config, model=model, optimizer=optimizer,
+                                         scheduler=scheduler, scaler=scaler, device=device,
+                                         best_key=_best_key(loop))
     if start >= loop.iterations:
         if main:
-            print(f"the checkpoint is at iteration {start} and train.iterations={loop.iterations}: nothing to train "
-                  f"— raise train.iterations to continue")
+            print(f"the checkpoint is at iteration {start} and train.iterations={loop.iterations}: "
+                  "nothing to train — raise train.iterations to continue")
         return {"iteration": start, "status": "finished", "best": best, "metrics": metrics}
 
-    def good_state() -> str:
-        if last_good is None:
-            return "no checkpoint was written yet"
-        return f"{last_good[0]} (iteration {last_good[1]}) is the last good state"
+    # the newest checkpoint known to hold a finite state, named when the run has to stop
+    good = {"path": resume_path, "iteration": start}
 
-    def checkpoint(iteration: int, name: str) -> None:
-        nonlocal last_good
-        # every rank joins the gather of RNG states and the finiteness vote; rank 0 alone writes
-        rng = dist.all_gather_object(capture_rng_state())
-        weights, optimizer_state = unwrap_model(model).state_dict(), optimizer.state_dict()
-        bad = nonfinite_entries({"model": weights, "optimizer": optimizer_state["state"]})
-        if _agree(bool(bad), device):
-            example = f" (e.g. {bad[0]})" if bad else " on another process"
-            raise NonFiniteLossError(
-                f"weights or optimiser state hold NaN or inf at iteration {iteration}{example}; {name} was not "
-                f"written — {good_state()}. Lower train.lr, or try train.amp=off, then resume with "
-                f"train.resume=auto")
-        if main:
-            save_checkpoint({
-                "model": weights, "config": config, "iteration": iteration,
-                "optimizer": optimizer_state, "scheduler": scheduler.state_dict(),
-                "scaler": scaler.state_dict() if scaler is not None else None,
-                "rng": rng, best_key: best, "best_metric": loop.best_metric,
-            }, run_dir / name)
-        last_good = (run_dir / name, iteration)
+    def save(path, *, iteration, best):
+        save_training_state(path, iteration=iteration, best=best, model=model, optimizer=optimizer,
+                            scheduler=scheduler, scaler=scaler, config=config, loop=loop,
+                            last_good=_last_good(good), device=device)
+        good.update(path=path, iteration=iteration)
 
-    sampler = ResumableSampler(len(dataset), batch_size=loop.batch_size, seed=loop.seed, rank=rank,
-                               world_size=world_size, start_batch=start)
-    loader = DataLoader(SeededSamples(dataset), batch_size=loop.batch_size, sampler=sampler,
-                        num_workers=loop.num_workers, collate_fn=collate_fn, pin_memory=device.type == "cuda",
-                        worker_init_fn=worker_init,
-                        # its own generator: drawing the workers' base seed must not touch the global RNG
-                        generator=torch.Generator().manual_seed(loop.seed + rank))
+    loader = build_loader(dataset, loop, start=start, device=device, collate_fn=collate_fn)
     logger = ScalarLogger(run_dir, enabled=main)
+    meter = ThroughputMeter(images_per_step=loop.batch_size * world_size)
     stop = StopSignal()
-    bar = tqdm(total=loop.iterations, initial=start, disable=not main, dynamic_ncols=True, desc="train")
-    window = {"loss": 0.0, "steps": 0, "time": 0.0}
+    bar = tqdm(total=loop.iterations, initial=start, disable=not main, dynamic_ncols=True,
+               desc="train")
     iteration, status, batches = start, "finished", None
     model.train()
     try:
@@ -150,51 +189,39 @@ def train(model: torch.nn.Module, dataset, step: Callable, optimizer: torch.opti
                 break
             tic = time.perf_counter()
             batch = move_to_device(next(batches), device, channels_last=loop.channels_last)
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                loss = step(model, batch)
-            mean_loss = dist.all_reduce_sum(loss.detach().float().clone()).item() / world_size
+            loss, mean_loss = forward_loss(model, batch, step, amp_dtype, device)
             if not math.isfinite(mean_loss):
                 raise NonFiniteLossError(
-                    f"loss is {mean_loss} at iteration {iteration + 1} — stopped; {good_state()}. Lower train.lr, "
-                    f"or try train.amp=off, then resume with train.resume=auto")
-            optimizer.zero_grad(set_to_none=True)
-            if scaler is not None:
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
-            else:
-                loss.backward()
-                optimizer.step()
-            scheduler.step()
+                    f"loss is {mean_loss} at iteration {iteration + 1} — stopped; "
+                    f"{_last_good(good)}. "
+                    "Lower train.lr, or try train.amp=off, then resume with train.resume=auto")
+            optimization_step(loss, optimizer, scheduler, scaler)
             iteration += 1
-            window["loss"] += mean_loss
-            window["steps"] += 1
-            window["time"] += time.perf_counter() - tic
+            meter.update(mean_loss, time.perf_counter() - tic)
+            lr = optimizer.param_groups[0]["lr"]
             if main:
-                images_per_s = window["steps"] * loop.batch_size * world_size / max(window["time"], 1e-9)
-                bar.set_postfix(loss=f"{mean_loss:.4f}", lr=f"{optimizer.param_groups[0]['lr']:.2e}",
-                                img_s=f"{images_per_s:.2f}", refresh=False)
+                bar.set_postfix(loss=f"{mean_loss:.4f}", lr=f"{lr:.2e}",
+                                img_s=f"{meter.images_per_s():.2f}", refresh=False)
                 bar.update(1)
-            if iteration % loop.log_every == 0 or iteration == loop.iterations:
-                logger.log(iteration, {
-                    "train/loss": window["loss"] / window["steps"], "train/lr": optimizer.param_groups[0]["lr"],
-                    "train/images_per_s": window["steps"] * loop.batch_size * world_size / max(window["time"], 1e-9)})
-                window = {"loss": 0.0, "steps": 0, "time": 0.0}
-            if validate is not None and ((loop.val_every and iteration % loop.val_every == 0)
-                                         or iteration == loop.iterations):
+            if _due(iteration, loop.log_every, loop.iterations):
+                logger.log(iteration, {"train/loss": meter.mean_loss(), "train/lr": lr,
+                                       "train/images_per_s": meter.images_per_s()})
+                meter.reset()
+            if validate is not None and _due(iteration, loop.val_every, loop.iterations):
                 metrics = _validate(model, validate, iteration, logger, bar, loop.best_metric)
                 improved = bool(metrics) and (best is None or metrics[loop.best_metric] > best)
                 if _agree(improved, device):  # every rank joins the checkpoint's RNG gather
                     best = metrics.get(loop.best_metric, best)
-                    checkpoint(iteration, "best.pth")
-            if iteration % loop.checkpoint_every == 0 or iteration == loop.iterations:
-                checkpoint(iteration, "last.pth")
-        dist.broadcast_buffers(unwrap_model(model))  # ranks end with identical weights and statistics
+                    save(run_dir / "best.pth", iteration=iteration, best=best)
+            if _due(iteration, loop.checkpoint_every, loop.iterations):
+                save(run_dir / "last.pth", iteration=iteration, best=best)
+        # ranks end with identical weights and statistics
+        dist.broadcast_buffers(unwrap_model(model))
         if status == "interrupted":
-            checkpoint(iteration, "last.pth")
+            save(run_dir / "last.pth", iteration=iteration, best=best)
             if main:
-                bar.write(f"stopped by {stop.signal_name} at iteration {iteration}; saved {run_dir / 'last.pth'} "
-                          f"— continue with train.resume=auto")
+                bar.write(f"stopped by {stop.signal_name} at iteration {iteration}; saved "
+                          f"{run_dir / 'last.pth'} — continue with train.resume=auto")
     finally:
         bar.close()
         logger.close()
@@ -203,14 +230,32 @@ def train(model: torch.nn.Module, dataset, step: Callable, optimizer: torch.opti
     return {"iteration": iteration, "status": status, "best": best, "metrics": metrics}
 
 
+def _last_good(good: dict) -> str:
+    if good["path"] is None:
+        return "no checkpoint was written yet"
+    return f"{good['path']} (iteration {good['iteration']}) is the last good state"
+
+
+def _best_key(loop: LoopConfig) -> str:
+    return f"best_{loop.best_metric.lower()}"
+
+
+def _due(iteration: int, every: int, iterations: int) -> bool:
+    """Returns True every `every` iterations (never when 0) and at the last iteration."""
+    return bool(every) and iteration % every == 0 or iteration == iterations
+
+
 def _agree(flag: bool, device: torch.device) -> bool:
-    """Returns True on every rank when any rank's flag is set, so all ranks stop at the same iteration."""
+    """Returns True on every rank when any rank's flag is set, so all ranks stop at the same
+    iteration."""
     if dist.get_world_size() == 1:
         return flag
     return dist.all_reduce_sum(torch.tensor([float(flag)], device=device)).item() > 0
 
 
-def _validate(model, validate: Callable, iteration: int, logger: ScalarLogger, bar, best_metric: str) -> dict:
+def _validate(
+    model, validate: Callable, iteration: int, logger: ScalarLogger, bar, best_metric: str
+) -> dict:
     """Returns validate()'s metrics, logged as val/<name> by rank 0.
 
     validate runs on every rank, so it can shard the images and all-reduce its counts (as
@@ -223,54 +268,13 @@ def _validate(model, validate: Callable, iteration: int, logger: ScalarLogger, b
         metrics = validate(inner) or {}
     inner.train()
     if metrics and best_metric not in metrics:
-        raise KeyError(f"validate() returned {sorted(metrics)} without LoopConfig.best_metric={best_metric!r} "
-                       f"— return it or set best_metric to one of these keys")
+        raise KeyError(
+            f"validate() returned {sorted(metrics)} without LoopConfig.best_metric={best_metric!r} "
+            f"— return it or set best_metric to one of these keys"
+        )
     if dist.is_main_process():
         logger.log(iteration, {f"val/{k}": v for k, v in metrics.items()})
-        bar.write(f"iteration {iteration}: " + ", ".join(f"{k} {v:.2f}" for k, v in metrics.items()))
+        bar.write(
+            f"iteration {iteration}: " + ", ".join(f"{k} {v:.2f}" for k, v in metrics.items())
+        )
     return metrics
-
-
-def _load_state(state, model, optimizer, scheduler, scaler, best_key, rank, world_size):
-    """Returns (iteration, best) after loading a checkpoint's weights, optimiser, schedule, scaler and RNGs.
-
-    The optimiser's hyperparameters (lr, momentum, weight decay) and the schedule's base lr are the
-    ones the caller built from the current config, not the checkpoint's: a resume with a lower
-    train.lr or more iterations continues with them. With an unchanged config they are equal.
-    """
-    try:
-        unwrap_model(model).load_state_dict(state["model"])
-    except RuntimeError as err:
-        raise UserError(f"the checkpoint's weights do not fit this model ({str(err).splitlines()[0]}; "
-                        f"{str(err).count(chr(10))} lines of differences) — resume from a checkpoint of the same "
-                        f"model.name") from None
-    hyper = [{k: v for k, v in g.items() if k not in ("params", "lr", "initial_lr")} for g in optimizer.param_groups]
-    base_lrs = [g.get("initial_lr", g["lr"]) for g in optimizer.param_groups]
-    optimizer.load_state_dict(state["optimizer"])
-    for group, values in zip(optimizer.param_groups, hyper):
-        group.update(values)
-    scheduler.load_state_dict(state["scheduler"])
-    _rebase_schedule(scheduler, optimizer, base_lrs)
-    if scaler is not None and state.get("scaler"):
-        scaler.load_state_dict(state["scaler"])
-    rng = state.get("rng") or []
-    if len(rng) == world_size:
-        restore_rng_state(rng[rank])
-    else:  # another process count: no per-rank state to continue, so derive a fresh one
-        seed_everything(state["iteration"] * 1000 + rank)
-    return state["iteration"], state.get(best_key)
-
-
-def _rebase_schedule(scheduler, optimizer, base_lrs) -> None:
-    """Puts the config's base lrs into a loaded LambdaLR and sets each group's lr for the current step.
-
-    The same product LambdaLR.step computes (base_lr * factor(step)), so an unchanged config
-    continues bit for bit.
-    """
-    if not isinstance(scheduler, torch.optim.lr_scheduler.LambdaLR):
-        return
-    scheduler.base_lrs = list(base_lrs)
-    lrs = [base * factor(scheduler.last_epoch) for base, factor in zip(base_lrs, scheduler.lr_lambdas)]
-    for group, base, lr in zip(optimizer.param_groups, base_lrs, lrs):
-        group["initial_lr"], group["lr"] = base, lr
-    scheduler._last_lr = lrs

@@ -8,6 +8,7 @@ overlapping tiles are averaged.
 import math
 
 import torch
+
 from seg.utils.errors import BadValueError
 
 # Mode name -> tile overlap (None = the whole image); the paper's columns in table 6.
@@ -52,7 +53,11 @@ def predict_tiled(model, image, *, tile, overlap, valid=None):
     n, _, height, width = image.shape
     boxes = tile_boxes(height, width, tile, overlap)
     crops = torch.cat([image[:, :, t:t + h, l:l + w] for t, l, h, w in boxes])
-    crop_valid = None if valid is None else torch.cat([valid[:, :, t:t + h, l:l + w] for t, l, h, w in boxes])
+    crop_valid = (
+        None
+        if valid is None
+        else torch.cat([valid[:, :, t : t + h, l : l + w] for t, l, h, w in boxes])
+    )
     logits = _forward(model, crops, crop_valid)
     if len(boxes) == 1:
         return logits
@@ -60,11 +65,12 @@ def predict_tiled(model, image, *, tile, overlap, valid=None):
 
 
 def _average_tiles(logits, boxes, n, height, width, tile, overlap):
-    # Each image is a fresh ~160 MB buffer at 1024x2048x19, so it is touched as few times as possible:
-    # the part of a tile that no earlier tile covered is copied, the rest added, and only the rows and
-    # columns covered by more than one tile are divided. The tiles form a grid visited row by row, so
-    # what earlier tiles covered is the rows of the previous tile row plus, in this row, the columns
-    # of the previous tile. (Overlap 0 still overlaps when the last tile is shifted inward.)
+    # Each image is a fresh ~160 MB buffer at 1024x2048x19, so it is touched as few times as
+    # possible: the part of a tile that no earlier tile covered is copied, the rest added, and only
+    # the rows and columns covered by more than one tile are divided. The tiles form a grid visited
+    # row by row, so what earlier tiles covered is the rows of the previous tile row plus, in this
+    # row, the columns of the previous tile. (Overlap 0 still overlaps when the last tile is shifted
+    # inward.)
     total = logits.new_empty((n, logits.shape[1], height, width))
     prev_row_end, prev_col_end, row_top = 0, 0, None
     for i, (t, l, h, w) in enumerate(boxes):
@@ -73,7 +79,8 @@ def _average_tiles(logits, boxes, n, height, width, tile, overlap):
                 prev_row_end = row_top + h
             row_top, prev_col_end = t, 0
         tile_logits = logits[i * n:(i + 1) * n]
-        above = max(0, min(prev_row_end, t + h) - t)  # rows already written by the previous tile row
+        # rows already written by the previous tile row
+        above = max(0, min(prev_row_end, t + h) - t)
         left = max(0, min(prev_col_end, l + w) - l)  # columns already written by the previous tile
         if above > 0:
             total[:, :, t:t + above, l:l + w].add_(tile_logits[:, :, :above])
@@ -104,7 +111,9 @@ def _axis_count(length, tile, overlap):
 def predict(model, image, mode, *, tile=1024, valid=None):
     """Return logits (N, C, H, W) of `image` in one of MODE_OVERLAP's modes."""
     if mode not in MODE_OVERLAP:
-        raise BadValueError(f"unknown evaluation mode {mode!r}; choose from {', '.join(MODE_OVERLAP)}")
+        raise BadValueError(
+            f"unknown evaluation mode {mode!r}; choose from {', '.join(MODE_OVERLAP)}"
+        )
     overlap = MODE_OVERLAP[mode]
     if overlap is None:
         return predict_regular(model, image, valid)

@@ -21,7 +21,8 @@ class BadValueError(UserError, ValueError):
 
 
 def run_cli(main, argv=None):
-    """Returns main(argv)'s exit code; a UserError prints one line and returns 2 (--debug re-raises it).
+    """Returns main(argv)'s exit code; a UserError prints one line and returns 2 (--debug
+    re-raises it).
 
     A main that returns something other than an int (results, for callers in Python) exits with 0.
     """
