@@ -1,7 +1,7 @@
 """Write a synthetic Cityscapes tree (procedural street scenes, exact Cityscapes layout and naming).
 
-    python datasets/make_synthetic.py --out datasets/cityscapes --train 100 --val 20 --extra 40
-    --size 256 512 --seed 0
+    python datasets/make_synthetic.py --out datasets/cityscapes --train 100 --val 20 --extra 40 \\
+        --size 256 512 --seed 0
 """
 import argparse
 import time

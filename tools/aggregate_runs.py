@@ -2,7 +2,7 @@
 folders.
 
     python tools/aggregate_runs.py checkpoints/resnet50_imagenet_*_seed* [--json tables.json]
-    [--stdev population]
+        [--stdev population]
 
 Rows are (architecture, padding), columns the runs (ordered by seed), then average, diff against
 the zero-padding row of the same architecture, and standard deviation (sample, n - 1, by default).

@@ -1,8 +1,7 @@
 """Time regular vs tiled inference on one Cityscapes-sized image and print the cost ratios.
 
-    python tools/benchmark_tiling.py [--model deeplabv3plus_small] [--padding partial] [--size 1024
-    2048]
-        [--tile 1024] [--repeats 3] [--threads N] [--device cpu]
+    python tools/benchmark_tiling.py [--model deeplabv3plus_small] [--padding partial]
+        [--size 1024 2048] [--tile 1024] [--repeats 3] [--threads N] [--device cpu]
 """
 import argparse
 import sys

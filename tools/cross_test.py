@@ -1,7 +1,7 @@
 """Cross testing (paper table 4): evaluate each checkpoint under every padding mode.
 
-    python tools/cross_test.py --checkpoints checkpoints/resnet50_imagenet_*_seed*/best.pth [--modes
-    zeros partial]
+    python tools/cross_test.py --checkpoints checkpoints/resnet50_imagenet_*_seed*/best.pth \\
+        [--modes zeros partial]
 
 Prints the training-padding x inference-padding top-1 matrix (per checkpoint, and the mean over the
 runs of each training padding with its drop against that padding) as Markdown; --json keeps every

@@ -2,13 +2,10 @@
 and plots.
 
     python tools/render.py compare --checkpoints ZERO PARTIAL [--data-root ROOT] [--split val]
-    [--fold K]
-        [--mode regular|tile|tile_overlap] [--tile 1024] [--num N | --names NAME ...] [--pick
-        border-diff]
-        [--pool M] [--band 64] [--device cpu] --out DIR
+        [--fold K] [--mode regular|tile|tile_overlap] [--tile 1024] [--num N | --names NAME ...]
+        [--pick border-diff] [--pool M] [--band 64] [--device cpu] --out DIR
     python tools/render.py activations --checkpoints ZERO PARTIAL [--layers NAME ...]
-    [--list-layers]
-        [--data-root ROOT] [--split val] [--num N | --names NAME ...] --out DIR
+        [--list-layers] [--data-root ROOT] [--split val] [--num N | --names NAME ...] --out DIR
     python tools/render.py plots [--eval JSON ...] [--logs RUN_DIR ...] --out DIR
 """
 import argparse

@@ -2,8 +2,8 @@
 DDP.
 
 Examples:
-    python tools/train.py configs/deeplabv3plus_small_os8_partial_synthetic.yaml
-    train.iterations=100
+    python tools/train.py configs/deeplabv3plus_small_os8_partial_synthetic.yaml \\
+        train.iterations=100
     torchrun --nproc_per_node=8 tools/train.py configs/deeplabv3plus_r50_os8_partial_cityscapes.yaml
 """
 import argparse

@@ -3,10 +3,10 @@
 
 Examples:
     python tools/train_classifier.py configs/resnet18_synthetic_partial.yaml
-    python tools/train_classifier.py configs/resnet18_synthetic_partial.yaml model.padding=zeros
-    train.seed=1
-    torchrun --nproc_per_node=8 tools/train_classifier.py configs/resnet50_imagenet_partial.yaml
-    train.seed=3
+    python tools/train_classifier.py configs/resnet18_synthetic_partial.yaml \\
+        model.padding=zeros train.seed=1
+    torchrun --nproc_per_node=8 tools/train_classifier.py configs/resnet50_imagenet_partial.yaml \\
+        train.seed=3
 
 The run folder <output_dir>/<run_name> (default run_name: <config name>_seed<seed>) holds last.pth,
 best.pth (by top-1), log.jsonl, TensorBoard events, run.json and summary.json (per-epoch

@@ -1,7 +1,7 @@
 """Training images/s of a recipe with zero vs partial padding, interleaved in one run.
 
-    python tools/train_throughput.py configs/deeplabv3plus_small_os8_partial_synthetic.yaml
-    [key=value ...]
+    python tools/train_throughput.py configs/deeplabv3plus_small_os8_partial_synthetic.yaml \\
+        [key=value ...]
 
 One model switched between paddings (same weights, same memory), the same real training batches
 (from the recipe's data), forward + loss + backward + SGD step; prints images/s per padding and

@@ -1,7 +1,8 @@
 """Segmentation training: a Config turned into the engine's model, data, loss step and validation.
 
-Everything task-specific of the paper's DeepLabV3+ recipe is here; the loop itself is
-seg.engine.trainer.train, shared with other tasks.
+Everything task-specific of the paper's DeepLabV3+ recipe is here, including load_model, which
+rebuilds a model from its checkpoint; the loop itself is seg.engine.trainer.train, shared with
+other tasks.
 """
 from __future__ import annotations
 
