@@ -16,6 +16,7 @@ from torch import nn
 
 from seg.layers import PADDING_MODES, set_padding
 from seg.models.wider_resnet import WiderResNet38Trunk, norm_relu
+from seg.utils.errors import BadValueError
 
 # The paper's networks (table 2); any other torchvision classification name works too.
 PAPER_MODELS = ("vgg16_bn", "vgg19_bn", "resnet50", "resnet101", "resnet152")
@@ -61,11 +62,13 @@ def build_classifier(name: str, *, num_classes: int = 1000, padding: str = "part
     if name not in names:
         close = difflib.get_close_matches(name, names, n=3)
         hint = f" — did you mean {', '.join(close)}?" if close else ""
-        raise ValueError(f"model.name={name!r} is not a classification model{hint} (see "
-                         f"torchvision.models.list_models(module=torchvision.models), or "
-                         f"{', '.join(OWN_MODELS)})")
+        raise BadValueError(
+            f"model.name={name!r} is not a classification model{hint} (see "
+            f"torchvision.models.list_models(module=torchvision.models), or "
+            f"{', '.join(OWN_MODELS)})"
+        )
     if padding not in PADDING_MODES:
-        raise ValueError(f"model.padding={padding!r}: use one of {', '.join(PADDING_MODES)}")
+        raise BadValueError(f"model.padding={padding!r}: use one of {', '.join(PADDING_MODES)}")
     if name in OWN_MODELS:
         return set_padding(OWN_MODELS[name](num_classes=num_classes), padding)
     extra = (

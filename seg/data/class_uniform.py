@@ -25,6 +25,7 @@ import numpy as np
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
+from seg.utils.errors import BadValueError
 from seg.utils.labels import NUM_CLASSES
 
 from .cityscapes import Sample, load_sample
@@ -80,9 +81,20 @@ def class_centroids(
     """Return, per sample, {trainId: [[x, y], ...]}, from the JSON cache or computed and cached."""
     cache_file = Path(cache_dir) / f"class_uniform_{cache_key(samples, tile_size)}.json"
     if cache_file.is_file():
-        with open(cache_file) as f:
-            stored = json.load(f)
-        return [{int(k): v for k, v in image.items()} for image in stored["centroids"]]
+        try:
+            with open(cache_file) as f:
+                stored = json.load(f)
+            return [{int(k): v for k, v in image.items()} for image in stored["centroids"]]
+        except (
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+        ) as err:  # a cache: rebuild it, losing nothing
+            print(
+                f"{cache_file} is unreadable ({type(err).__name__}); computing the class "
+                "centroids again"
+            )
     centroids = [
         tile_centroids(load_sample(sample)[1], tile_size)
         for sample in tqdm(samples, desc="class-uniform centroids", disable=not progress)
@@ -149,9 +161,9 @@ class ClassUniformDataset(Dataset):
         progress: bool = True,
     ) -> None:
         if not 0.0 <= fraction <= 1.0:
-            raise ValueError(f"class-uniform fraction must be in [0, 1], got {fraction}")
+            raise BadValueError(f"class-uniform fraction must be in [0, 1], got {fraction}")
         if not fine:
-            raise ValueError("class-uniform sampling needs fine training images; got none")
+            raise BadValueError("class-uniform sampling needs fine training images; got none")
         self.samples = list(fine) + list(coarse)
         self.num_fine = len(fine)
         self.transform = transform

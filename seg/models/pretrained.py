@@ -14,6 +14,7 @@ of the RNG states that training checkpoints carry.
 """
 
 import os
+import pickle
 import warnings
 from pathlib import Path
 from typing import NamedTuple
@@ -104,6 +105,12 @@ def read_state_dict(path) -> dict:
     try:
         with torch.serialization.safe_globals(_NUMPY_GLOBALS):
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise UserError(
+            f"model.pretrained_backbone={str(path)!r}: refused to load — it holds objects other "
+            f"than tensors ({str(error).strip().splitlines()[0][:160]}); use a plain state_dict "
+            "file you trust"
+        ) from None
     except Exception as error:  # noqa: BLE001 - any unreadable file is the user's to replace
         raise UserError(
             f"model.pretrained_backbone={str(path)!r}: not a readable weights file "
