@@ -66,8 +66,10 @@ def test_pad_symmetric_is_numpy_symmetric():
     padded = pad_symmetric(x, (3, 1, 2, 5))  # left, right, top, bottom
     expected = np.pad(x.numpy(), ((0, 0), (0, 0), (2, 5), (3, 1)), mode="symmetric")
     np.testing.assert_array_equal(padded.numpy(), expected)
-    with pytest.raises(ValueError, match="larger input"):
-        pad_symmetric(x, (0, 0, 6, 0))
+    # Pads wider than the input keep mirroring, as numpy does.
+    wide = pad_symmetric(x, (9, 0, 0, 11))
+    expected = np.pad(x.numpy(), ((0, 0), (0, 0), (0, 11), (9, 0)), mode="symmetric")
+    np.testing.assert_array_equal(wide.numpy(), expected)
 
 
 @pytest.mark.parametrize("stride,padding,dilation", [(1, 1, 1), (2, 2, 2), (2, 1, 1)])

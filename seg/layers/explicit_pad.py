@@ -43,16 +43,16 @@ def static_pads(padding, kernel, dilation) -> tuple:
 
 
 def _mirror(x, before, after, dim):
+    # Symmetric padding repeats the input and its mirror image with period 2n, so a pad wider
+    # than the input keeps mirroring (numpy's np.pad does the same).
     length = x.shape[dim]
-    if before > length or after > length:
-        raise ValueError(f"symmetric padding of {max(before, after)} needs an input of at least "
-                         f"that size, got {length} along dimension {dim}; use a larger input")
-    return torch.cat([x.narrow(dim, 0, before).flip(dim), x,
-                      x.narrow(dim, length - after, after).flip(dim)], dim)
+    index = torch.arange(-before, length + after, device=x.device) % (2 * length)
+    index = torch.where(index < length, index, 2 * length - 1 - index)
+    return x.index_select(dim, index)
 
 
 def pad_symmetric(x, pads):
-    """Returns x padded by mirroring including the edge pixel: a b c | c b a."""
+    """Returns x padded by mirroring including the edge pixel: c b a | a b c | c b a."""
     left, right, top, bottom = pads
     return _mirror(_mirror(x, top, bottom, x.dim() - 2), left, right, x.dim() - 1)
 
