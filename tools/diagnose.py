@@ -111,7 +111,7 @@ def main(argv=None) -> int:
     for path in write_report(results, args.out, header=header):
         print(f"saved {path}")
     for name, seconds in results["seconds"].items():
-        print(f"{name}: {seconds:.1f} s over {len(modes)} mode(s)")
+        print(f"{name}: {seconds:.1f} CPU s over {len(modes)} mode(s)")
     print(f"total {time.perf_counter() - start:.1f} s")
     return 0
 

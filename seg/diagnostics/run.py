@@ -27,8 +27,10 @@ _FIGURES = {"shift": shift_figure, "position": position_figure, "border": border
 def run_diagnostics(model, images, *, modes, which=DIAGNOSTICS, layers=None,
                     probe_inputs=None, shifts=(1, 4, 8, 16), margins=(8, 12),
                     log=print) -> dict:
-    """Returns {diagnostic: {mode: result}, "seconds": {diagnostic: float}} for model (eval
-    mode) under each padding mode; the model's own modes are restored afterwards.
+    """Returns {diagnostic: {mode: result}, "seconds": {diagnostic: CPU seconds}, "skipped":
+    {mode: reason}} for model (eval mode) under each padding mode; the model's own modes are
+    restored afterwards. CPU seconds of this process: with one thread, one core's time,
+    whatever else the machine runs.
 
     images: (N, 3, H, W) normalised images; probe_inputs: {kind: images} for the position probe
     (default: the images alone, as kind 'real'); layers: module names for the feature
@@ -47,11 +49,11 @@ def run_diagnostics(model, images, *, modes, which=DIAGNOSTICS, layers=None,
         with padding_mode(model, mode), torch.no_grad():
             try:
                 for name in which:
-                    start = time.perf_counter()
+                    start = time.process_time()
                     _run_one(name, mode, model, images, layers, probe_inputs, shifts, margins,
                              results)
-                    seconds[name] += time.perf_counter() - start
-                    log(f"{mode:>9} {name:<10} {time.perf_counter() - start:6.1f} s")
+                    seconds[name] += time.process_time() - start
+                    log(f"{mode:>9} {name:<10} {time.process_time() - start:6.1f} CPU s")
             except RuntimeError as error:
                 # reflect and circular padding cannot pad more than the map is wide (an ASPP
                 # dilation of 36 on a 16-pixel map): that mode does not exist at this size.
