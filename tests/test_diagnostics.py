@@ -7,8 +7,7 @@
 * A 3x3 all-ones conv on ones gives 4 at corners, 6 on edges and 9 inside.
 * A zero canvas around the image is exactly zero padding for one padded conv.
 """
-import subprocess
-import sys
+import runpy
 from pathlib import Path
 
 import cv2
@@ -23,7 +22,9 @@ from seg.diagnostics.invariance import padding_invariance
 from seg.diagnostics.position import fit_readout, position_probe, position_targets
 from seg.diagnostics.run import run_diagnostics, write_report
 from seg.diagnostics.shift import shift_consistency
+from seg.classification.models import build_classifier
 from seg.layers import set_padding
+from seg.utils.errors import run_cli
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 REPO = Path(__file__).resolve().parents[1]
@@ -134,19 +135,25 @@ def test_report_and_skipped_modes(tmp_path):
 
 
 @pytest.mark.slow
-def test_tool_on_a_torchvision_classifier(tmp_path):
+def test_tool_on_torchvision_classifiers_and_their_checkpoints(tmp_path, capsys):
     folder = tmp_path / "images"
     folder.mkdir()
     rng = np.random.default_rng(0)
     for index in range(6):
         cv2.imwrite(str(folder / f"{index}.png"), rng.integers(0, 255, (40, 56, 3), np.uint8))
-    command = [sys.executable, "tools/diagnose.py", "--torchvision", "resnet18", "--paddings",
-               "zeros", "symmetric", "--images", str(folder), "--size", "32", "48",
-               "--num-images", "3", "--probe-images", "6", "--shifts", "1", "8", "--layers",
-               "layer1", "layer2", "--out", str(tmp_path / "out")]
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert "| zeros | 8 |" in (tmp_path / "out" / "shift.md").read_text()
-    bad = subprocess.run(command[:5] + ["mirror"] + command[7:], cwd=REPO, capture_output=True,
-                         text=True)
-    assert bad.returncode == 2 and bad.stderr.startswith("error: --paddings ['mirror']")
+    main = runpy.run_path(str(REPO / "tools" / "diagnose.py"))["main"]
+    common = ["--images", str(folder), "--size", "32", "48", "--num-images", "3",
+              "--probe-images", "6", "--shifts", "1", "8", "--layers", "layer1", "layer2"]
+    assert run_cli(main, ["--torchvision", "resnet18", "--paddings", "zeros", "symmetric",
+                          *common, "--out", str(tmp_path / "tv")]) == 0
+    assert "| zeros | 8 |" in (tmp_path / "tv" / "shift.md").read_text()
+    # A tools/train_classifier.py checkpoint runs in its stored padding by default.
+    model = build_classifier("resnet18", num_classes=10, padding="partial")
+    config = {"model": {"name": "resnet18", "num_classes": 10, "padding": "partial"}}
+    torch.save({"model": model.state_dict(), "config": config}, tmp_path / "run.pth")
+    assert run_cli(main, ["--checkpoint", str(tmp_path / "run.pth"), *common,
+                          "--out", str(tmp_path / "ckpt")]) == 0
+    assert "| layer | partial |" in (tmp_path / "ckpt" / "border.md").read_text()
+    assert run_cli(main, ["--torchvision", "resnet18", "--paddings", "mirror", *common,
+                          "--out", str(tmp_path / "bad")]) == 2
+    assert "error: --paddings ['mirror']" in capsys.readouterr().err
