@@ -156,5 +156,7 @@ def test_weight_standardised_timm_convs_are_refused_with_the_reason():
     same = nn.Sequential(timm.layers.StdConv2dSame(3, 4, 3, stride=2))
     with pytest.raises(TypeError, match="StdConv2dSame"):
         set_padding(same, "zeros")
+    with pytest.raises(TypeError, match="CondConv2d"):
+        set_padding(nn.Sequential(timm.layers.CondConv2d(3, 4, 3, padding="")), "partial")
     # A 1x1 weight-standardised conv pads nothing: no mode changes it, so it is left alone.
     assert set_padding(nn.Sequential(timm.layers.StdConv2d(3, 4, 1)), "partial") is not None

@@ -110,10 +110,10 @@ def write_report(results: dict, out, *, header: str = "") -> list:
         for mode, reason in results.get("skipped", {}).items():
             text += f"\nNot run in {mode} mode at this input size: {reason}\n"
         table = out / f"{name}.md"
-        _write_atomic(table, lambda tmp: tmp.write_text(text))
+        _write_atomic(table, lambda tmp, text=text: tmp.write_text(text))
         figure = _FIGURES[name](results[name])
         plot = out / f"{name}.png"
-        _write_atomic(plot, lambda tmp: figure.savefig(tmp, dpi=80, format="png"))
+        _write_atomic(plot, lambda tmp, figure=figure: figure.savefig(tmp, dpi=80, format="png"))
         plt.close(figure)
         written += [table, plot]
     data = out / "diagnostics.json"

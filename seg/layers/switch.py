@@ -18,6 +18,8 @@ _SWITCHABLE = (nn.Conv2d, PartialConv2d, ExplicitPadConv2d, SamePadConv2d)
 # timm's conv that pads per input size, TensorFlow style: switched to SamePadConv2d.
 _TIMM_SAME = ("timm.layers.conv2d_same", "Conv2dSame")
 _WEIGHT_STANDARDISED = ("StdConv2d", "StdConv2dSame", "ScaledStdConv2d", "ScaledStdConv2dSame")
+# timm's conv that is not an nn.Conv2d (per-sample expert weights, its own padding).
+_TIMM_COND = ("timm.layers.cond_conv2d", "CondConv2d")
 
 
 def _check_mode(mode: str) -> None:
@@ -51,6 +53,10 @@ def padded_convs(model: nn.Module):
     """Returns [(name, conv)] of the convolutions of model that pad (any mode pads them)."""
     convs = []
     for name, module in model.named_modules():
+        if _class_key(module) == _TIMM_COND and any(k > 1 for k in module.kernel_size):
+            raise TypeError(f"set_padding: {name or 'model'} is timm's CondConv2d, which mixes "
+                            "per-sample expert weights in its own forward and pads there; it "
+                            "cannot be switched — build the model with the padding you need")
         if not isinstance(module, nn.Conv2d) or not _pads(module):
             continue  # pads nothing: every mode is the same convolution
         if type(module) not in _SWITCHABLE and _class_key(module) != _TIMM_SAME:
