@@ -16,13 +16,13 @@ import pytest
 import torch
 import torch.nn as nn
 
+from seg.classification.models import build_classifier
 from seg.diagnostics.border import activation_profile, border_profile
 from seg.diagnostics.inputs import synthetic_images
 from seg.diagnostics.invariance import padding_invariance
 from seg.diagnostics.position import fit_readout, position_probe, position_targets
 from seg.diagnostics.run import run_diagnostics, write_report
 from seg.diagnostics.shift import shift_consistency
-from seg.classification.models import build_classifier
 from seg.layers import set_padding
 from seg.utils.errors import run_cli
 

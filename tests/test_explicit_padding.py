@@ -12,8 +12,15 @@ import pytest
 import torch
 import torch.nn as nn
 
-from seg.layers import (ExplicitPadConv2d, PartialConv2d, SamePadConv2d, get_padding_mode,
-                        pad_symmetric, padding_mode, set_padding)
+from seg.layers import (
+    ExplicitPadConv2d,
+    PartialConv2d,
+    SamePadConv2d,
+    get_padding_mode,
+    pad_symmetric,
+    padding_mode,
+    set_padding,
+)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

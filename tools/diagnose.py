@@ -20,7 +20,8 @@ from seg.classification.checkpoint import load_classifier
 from seg.classification.models import build_classifier
 from seg.diagnostics.inputs import load_images, synthetic_images
 from seg.diagnostics.run import DIAGNOSTICS, run_diagnostics, write_report
-from seg.engine.checkpoint import load_checkpoint, load_model
+from seg.engine.checkpoint import load_checkpoint
+from seg.engine.segmentation import load_model
 from seg.layers import PADDING_MODES, get_padding_mode
 from seg.models import MODEL_NAMES
 from seg.utils.errors import UserError, run_cli
