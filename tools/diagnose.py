@@ -35,12 +35,15 @@ except ImportError:  # optional: pip install partial-padding-seg[timm]
 def build(args):
     """Returns (model in eval mode, its stored padding mode, a one-line description)."""
     if args.checkpoint:
-        config = load_checkpoint(args.checkpoint).get("config") or {}
-        name = (config.get("model") or {}).get("name")
-        if name in MODEL_NAMES:
-            model, _ = load_model(args.checkpoint)
-        else:
-            model, _ = load_classifier(args.checkpoint)
+        try:
+            config = load_checkpoint(args.checkpoint).get("config") or {}
+            name = (config.get("model") or {}).get("name")
+            if name in MODEL_NAMES:
+                model, _ = load_model(args.checkpoint)
+            else:
+                model, _ = load_classifier(args.checkpoint)
+        except (FileNotFoundError, KeyError) as error:
+            raise UserError(str(error).strip("'\"")) from None
         return model, get_padding_mode(model), f"checkpoint {args.checkpoint} ({name})"
     if args.torchvision:
         try:
