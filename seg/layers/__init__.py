@@ -1,6 +1,7 @@
 """Partial-convolution-based padding: the layer, the ratio and the padding switch."""
 from seg.layers.partial_conv import PartialConv2d, partial_conv2d
-from seg.layers.ratio import clear_ratio_cache
+from seg.layers.ratio import clear_ratio_cache, ratio_cache_info, set_ratio_cache_size
+from seg.layers.ratio_path import partial_path
 from seg.layers.switch import PADDING_MODES, get_padding_mode, padding_mode, set_padding
 from seg.layers.valid import conv2d_valid
 
@@ -12,5 +13,8 @@ __all__ = [
     "get_padding_mode",
     "padding_mode",
     "partial_conv2d",
+    "partial_path",
+    "ratio_cache_info",
     "set_padding",
+    "set_ratio_cache_size",
 ]
