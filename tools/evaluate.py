@@ -2,7 +2,7 @@
 
     python tools/evaluate.py --checkpoint A.pth B.pth [--data-root ROOT] [--split val] [--fold K]
         [--modes regular tile tile_overlap] [--leave-out 0 1/3 1/2 2/3 3/4 7/8] [--padding MODE]
-        [--tile 1024] [--device cpu] [--num-images N] [--dump-predictions DIR] [--json OUT]
+        [--tile 1024] [--device cpu] [--num-images N] [--dump-predictions DIR] [--json OUT] [--compile]
     python tools/evaluate.py --predictions DIR [DIR ...] [--official] ...
 
 Tables are printed; each checkpoint's results are saved next to it as <stem>_eval[_<padding>].{json,md}.
@@ -11,6 +11,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from any directory without installing
 
@@ -40,6 +42,8 @@ def parse_args(argv=None):
                         help="with --predictions: also print cityscapesscripts' averageScoreClasses")
     parser.add_argument("--json", metavar="OUT", help="write every number to OUT")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--compile", nargs="?", const="inductor", metavar="BACKEND",
+                        help="run the model through torch.compile (backend default inductor)")
     return parser.parse_args(argv)
 
 
@@ -52,6 +56,8 @@ def run_label(path, paths):
 def run_checkpoint(path, args, data_root, several, label=None):
     model, config = load_model(path, padding=args.padding, map_location=args.device)
     model.to(args.device)
+    if args.compile:
+        model = torch.compile(model, backend=args.compile)
     fold = args.fold if args.fold is not None else config.get("data", {}).get("fold", 0)
     dataset = build_eval_dataset(data_root, args.split, fold=fold)
     label = label or Path(path).stem

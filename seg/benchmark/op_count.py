@@ -12,6 +12,7 @@ import torch
 import torch.nn as nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from seg.benchmark.inference import build_benchmark_model
 from seg.benchmark.mask_conv import use_padding
 from seg.layers import partial_path
 from seg.layers.switch import padded_convs
@@ -81,3 +82,17 @@ def padded_conv_count(model: nn.Module) -> int:
 def extra_per_conv(counts: Dict[str, int], convs: int) -> Dict[str, float]:
     """Returns {variant: (operations - zero padding's) / padded convs}."""
     return {name: (n - counts["zero"]) / max(convs, 1) for name, n in counts.items()}
+
+
+def op_count_block(model_name: str, inference_input: tuple, training_input: tuple,
+                   device: torch.device) -> dict:
+    """Returns {"model", "padded_convs", "inference", "training", "<forward>_input"}: the
+    COUNTED variants' operations per forward, inference on inference_input (N, C, H, W) and the
+    forward of a training step on training_input."""
+    model = build_benchmark_model(model_name).to(device)
+    block = {"model": model_name, "padded_convs": padded_conv_count(model)}
+    for forward, shape in (("inference", inference_input), ("training", training_input)):
+        x = torch.randn(*shape, device=device)
+        block[forward] = forward_counts(model, x, training=forward == "training")
+        block[f"{forward}_input"] = list(shape)
+    return block

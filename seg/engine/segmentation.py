@@ -43,7 +43,7 @@ def loop_config(cfg: Config) -> LoopConfig:
     return LoopConfig(iterations=t.iterations, batch_size=t.batch_size, seed=t.seed, num_workers=cfg.data.num_workers,
                       amp=t.amp, channels_last=t.channels_last, log_every=t.log_every,
                       checkpoint_every=t.checkpoint_every, val_every=cfg.eval.every, best_metric="mIoU",
-                      resume=t.resume)
+                      resume=t.resume, compile=t.compile)
 
 
 def build_optimizer(model: torch.nn.Module, cfg: Config) -> torch.optim.SGD:

@@ -39,6 +39,7 @@ class LoopConfig:
     val_every: int = 0  # iterations between validations; 0: only at the end
     best_metric: str = "mIoU"  # key of validate()'s dict that selects best.pth (higher is better)
     resume: Optional[str] = None  # None | "auto" | checkpoint path
+    compile: Optional[str] = None  # torch.compile backend for the training forward; None: eager
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -64,6 +65,9 @@ def train(model: torch.nn.Module, dataset, step: Callable, optimizer: torch.opti
     run_dir = pathlib.Path(run_dir)
     amp_dtype, scaler = resolve_amp(loop.amp, device)
     model = prepare_model(model, device, channels_last=loop.channels_last)
+    # The step runs the compiled module; checkpoints, validation and DDP's buffers use `model`
+    # (same parameters), so eager validation never triggers an eval-mode recompile.
+    step_model = model if loop.compile is None else torch.compile(model, backend=loop.compile)
     best_key = f"best_{loop.best_metric.lower()}"
     start, best, metrics = 0, None, {}
 
@@ -111,7 +115,7 @@ def train(model: torch.nn.Module, dataset, step: Callable, optimizer: torch.opti
             tic = time.perf_counter()
             batch = move_to_device(next(batches), device, channels_last=loop.channels_last)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                loss = step(model, batch)
+                loss = step(step_model, batch)
             mean_loss = dist.all_reduce_sum(loss.detach().float().clone()).item() / world_size
             if not math.isfinite(mean_loss):
                 raise NonFiniteLossError(
