@@ -2,7 +2,8 @@
 
     python tools/evaluate.py --checkpoint A.pth B.pth [--data-root ROOT] [--split val] [--fold K]
         [--modes regular tile tile_overlap] [--leave-out 0 1/3 1/2 2/3 3/4 7/8] [--padding MODE]
-        [--tile 1024] [--device cpu] [--num-images N] [--dump-predictions DIR] [--json OUT] [--compile]
+        [--tile 1024] [--device cpu] [--num-images N] [--dump-predictions DIR] [--json OUT]
+        [--compile [BACKEND]]
     python tools/evaluate.py --predictions DIR [DIR ...] [--official] ...
 
 Tables are printed; each checkpoint's results are saved next to it as <stem>_eval[_<padding>].{json,md}.
