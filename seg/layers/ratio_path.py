@@ -131,7 +131,7 @@ def fused_ratio(output, bias, ratio, keep, record: bool) -> torch.Tensor:
     One operation (addcmul, or mul without bias), plus one where some window has no real tap and
     there is a bias. record: autograd records the operation (the inputs require grad).
     """
-    if record:
+    if record and bias is not None:  # without a bias, autograd's own in-place mul suffices
         return _FusedRatio.apply(output, bias, ratio, keep)
     _fuse_in_place(output, bias, ratio, keep)
     return output
