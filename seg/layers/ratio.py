@@ -172,9 +172,9 @@ def axis_factors(out_len, kernel, stride, padding, dilation, start, stop, device
 class StripPlan:
     """The Strips of one output map of size (H_out, W_out), and the same ratio as full maps.
 
-    ratio_map() is built on first use (training; inference re-weights the strips in place) and
-    kept with the plan: (ratio, keep), ratio = row factor * column factor, keep = 0 where a
-    window has no real tap (None when every window has one).
+    ratio_map() is built on first use (training and the fused path; the strips path re-weights
+    the strips in place in inference) and kept with the plan: (ratio, keep), ratio = row factor
+    * column factor, keep = 0 where a window has no real tap (None when every window has one).
     """
 
     __slots__ = ("strips", "size", "_maps")
