@@ -5,12 +5,17 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.nn as nn
-
 from partial_reference import reference_partial_conv2d
-from seg.layers import (PartialConv2d, clear_ratio_cache, partial_path, ratio_cache_info, set_padding,
-                        set_ratio_cache_size)
-from seg.layers import ratio
 
+from seg.layers import (
+    PartialConv2d,
+    clear_ratio_cache,
+    partial_path,
+    ratio,
+    ratio_cache_info,
+    set_padding,
+    set_ratio_cache_size,
+)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

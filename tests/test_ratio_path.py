@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from partial_reference import reference_partial_conv2d
+from test_partial_conv2d import assert_close_relative, random_case, random_mask
+
 from seg.layers import PartialConv2d, partial_conv2d, partial_path
 from seg.layers.ratio_path import ratio_path
-from test_partial_conv2d import assert_close_relative, random_case, random_mask
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 PATHS = ("strips", "fused")

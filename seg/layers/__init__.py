@@ -3,7 +3,7 @@ from seg.layers.partial_conv import PartialConv2d, partial_conv2d
 from seg.layers.ratio import clear_ratio_cache, ratio_cache_info, set_ratio_cache_size
 from seg.layers.ratio_path import partial_path
 from seg.layers.switch import PADDING_MODES, get_padding_mode, padding_mode, set_padding
-from seg.layers.valid import conv2d_valid
+from seg.layers.valid import conv2d_valid, valid_or_none
 
 __all__ = [
     "PADDING_MODES",
@@ -17,4 +17,5 @@ __all__ = [
     "ratio_cache_info",
     "set_padding",
     "set_ratio_cache_size",
+    "valid_or_none",
 ]
