@@ -79,11 +79,6 @@ def padded_conv_count(model: nn.Module) -> int:
     return len(padded_convs(model))
 
 
-def extra_per_conv(counts: Dict[str, int], convs: int) -> Dict[str, float]:
-    """Returns {variant: (operations - zero padding's) / padded convs}."""
-    return {name: (n - counts["zero"]) / max(convs, 1) for name, n in counts.items()}
-
-
 def op_count_block(model_name: str, inference_input: tuple, training_input: tuple,
                    device: torch.device) -> dict:
     """Returns {"model", "padded_convs", "inference", "training", "<forward>_input"}: the
