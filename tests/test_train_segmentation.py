@@ -187,6 +187,7 @@ def test_compiled_training_step_matches_eager(data_root, tmp_path):
     losses = []
     torch._dynamo.reset()
     for compile_backend in ("null", "eager"):
+        torch._dynamo.utils.counters.clear()  # earlier tests' graphs are counted there too
         cfg = tiny_config(RECIPES[1], data_root, tmp_path / compile_backend,
                           f"train.compile={compile_backend}")
         assert train_segmentation(cfg)["status"] == "finished"
