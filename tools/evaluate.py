@@ -3,6 +3,7 @@
     python tools/evaluate.py --checkpoint A.pth B.pth [--data-root ROOT] [--split val] [--fold K]
         [--modes regular tile tile_overlap] [--leave-out 0 1/3 1/2 2/3 3/4 7/8] [--padding MODE]
         [--tile 1024] [--device cpu] [--num-images N] [--dump-predictions DIR] [--json OUT]
+        [--compile [BACKEND]]
         [--out DIR]
     python tools/evaluate.py --predictions DIR [DIR ...] [--official] ...
 
@@ -15,6 +16,8 @@ import json
 import os
 import sys
 from pathlib import Path
+
+import torch
 
 from seg.data import build_eval_dataset, resolve_data_root
 from seg.engine.segmentation import load_model
@@ -76,6 +79,8 @@ def parse_args(argv=None):
         "--out", metavar="DIR", help="write each checkpoint's results to DIR/<name>_eval.{json,md}"
     )
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--compile", nargs="?", const="inductor", metavar="BACKEND",
+                        help="run the model through torch.compile (backend default inductor)")
     return parser.parse_args(argv)
 
 
@@ -93,6 +98,8 @@ def run_label(path, paths):
 def run_checkpoint(path, args, data_root, several, label=None):
     model, config = load_model(path, padding=args.padding, map_location=args.device)
     model.to(args.device)
+    if args.compile:
+        model = torch.compile(model, backend=args.compile)
     fold = args.fold if args.fold is not None else config.get("data", {}).get("fold", 0)
     dataset = build_eval_dataset(data_root, args.split, fold=fold)
     label = label or Path(path).stem
