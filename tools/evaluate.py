@@ -3,6 +3,7 @@
     python tools/evaluate.py --checkpoint A.pth B.pth [--data-root ROOT] [--split val] [--fold K]
         [--modes regular tile tile_overlap] [--leave-out 0 1/3 1/2 2/3 3/4 7/8] [--padding MODE]
         [--tile 1024] [--device cpu] [--num-images N] [--dump-predictions DIR] [--json OUT]
+        [--scales 0.5 1.0 2.0] [--flip]
     python tools/evaluate.py --predictions DIR [DIR ...] [--official] ...
 
 Tables are printed; each checkpoint's results are saved next to it as <stem>_eval[_<padding>].{json,md}.
@@ -33,6 +34,9 @@ def parse_args(argv=None):
     parser.add_argument("--leave-out", nargs="+", default=["0"], help="center proportions, e.g. 0 1/3 1/2 2/3 3/4 7/8")
     parser.add_argument("--padding", choices=PADDING_MODES, help="override the checkpoint's padding at inference")
     parser.add_argument("--tile", type=int, default=1024, help="tile side in pixels (tile modes)")
+    parser.add_argument("--scales", type=float, nargs="+", default=[1.0],
+                        help="test-time scales, e.g. 0.5 1.0 2.0 (logits averaged at the input size)")
+    parser.add_argument("--flip", action="store_true", help="also average the mirrored image's logits")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     parser.add_argument("--num-images", type=int, help="evaluate only the first N images (quick runs)")
     parser.add_argument("--dump-predictions", metavar="DIR", help="write labelId PNGs under DIR[/<checkpoint>]/<mode>/")
@@ -58,7 +62,8 @@ def run_checkpoint(path, args, data_root, several, label=None):
     dump = args.dump_predictions and (str(Path(args.dump_predictions) / label) if several
                                       else args.dump_predictions)
     result = evaluate(model, dataset, modes=args.modes, leave_out=args.leave_out, tile=args.tile, device=args.device,
-                      progress=not args.no_progress, num_images=args.num_images, dump_dir=dump)
+                      progress=not args.no_progress, num_images=args.num_images, dump_dir=dump,
+                      scales=args.scales, flip=args.flip)
     padding = args.padding or config["model"]["padding"]
     name = label + (f" ({padding} padding)" if args.padding else "")
     result.update(name=name, checkpoint=str(path), padding=padding, trained_padding=config["model"]["padding"],

@@ -11,6 +11,7 @@ from cityscapesscripts.helpers.labels import trainId2label
 from tqdm import tqdm
 
 from seg.engine.distributed import get_rank, get_world_size
+from seg.evaluation.augment import augmented_logits
 from seg.evaluation.border_scores import BorderScores
 from seg.evaluation.predictions import PredictionFolder, write_prediction
 from seg.evaluation.regions import DISTANCE_EDGES, parse_leave_out
@@ -60,24 +61,34 @@ def _result(scores, seconds, num_images, local_images, num_classes, **extra):
     return result
 
 
-def _model_predictor(model, mode, tile, device):
+def _model_predictor(model, mode, tile, device, scales=(1.0,), flip=False):
+    augment = tuple(scales) != (1.0,) or flip
+
+    def logits(images):  # test-time augmentation: one scaled (or mirrored) image at a time
+        return [predict(model, image[None], mode, tile=tile)[0] for image in images]
+
     def predictor(item):
         image = item["image"][None].to(device)
         valid = item.get("valid")
         # Eval images have no holes; a mask of ones would only slow the partial-padding model down.
         valid = None if valid is None or bool(valid.min() > 0) else valid[None].to(device)
-        return predict(model, image, mode, tile=tile, valid=valid).argmax(1)[0].cpu()
+        if not augment:
+            return predict(model, image, mode, tile=tile, valid=valid).argmax(1)[0].cpu()
+        if valid is not None:  # resizing would blur the holes into the image
+            raise ValueError(f"{item.get('name')}: multi-scale/flip needs an image without holes")
+        return augmented_logits(logits, [image[0]], scales=scales, flip=flip)[0].argmax(0).cpu()
     return predictor
 
 
 @torch.no_grad()
 def evaluate(model, dataset, *, modes=("regular",), leave_out=(0,), tile=1024, device=None, progress=True,
-             num_images=None, dump_dir=None, edges=DISTANCE_EDGES, num_classes=19):
+             num_images=None, dump_dir=None, edges=DISTANCE_EDGES, num_classes=19, scales=(1.0,), flip=False):
     """Return the results dict: "mIoU" {mode: percent}, per-class IoU, leave-out and distance tables.
 
     modes: any of "regular", "tile", "tile_overlap"; leave_out: center proportions (0, "1/3", ...);
     device: where images go (default: the device of the model's parameters; the model is not moved);
-    dump_dir: also write each mode's predictions as submission PNGs under dump_dir/<mode>/.
+    dump_dir: also write each mode's predictions as submission PNGs under dump_dir/<mode>/;
+    scales, flip: test-time augmentation (seg.evaluation.augment), logits averaged at the input size.
     """
     if device is None:
         device = next(model.parameters(), torch.empty(0)).device
@@ -89,7 +100,7 @@ def evaluate(model, dataset, *, modes=("regular",), leave_out=(0,), tile=1024, d
         overlap = MODE_OVERLAP[mode]
         scores[mode] = BorderScores(num_classes, leave_out=proportions, edges=edges,
                                     tile=None if overlap is None else tile, overlap=overlap)
-        predictors[mode] = _model_predictor(model, mode, tile, device)
+        predictors[mode] = _model_predictor(model, mode, tile, device, scales, flip)
     was_training = model.training
     model.eval()
     try:
@@ -97,7 +108,7 @@ def evaluate(model, dataset, *, modes=("regular",), leave_out=(0,), tile=1024, d
                                        dump_dir=dump_dir)
     finally:
         model.train(was_training)
-    return _result(scores, seconds, total, local, num_classes, tile=tile)
+    return _result(scores, seconds, total, local, num_classes, tile=tile, scales=list(scales), flip=flip)
 
 
 def evaluate_predictions(folder, dataset, *, leave_out=(0,), progress=True, num_images=None,

@@ -16,7 +16,7 @@ from typing import List, Optional, Sequence
 import torch
 import torch.nn as nn
 
-from seg.evaluation.augment import augmented_logits
+from seg.evaluation.augment import augmented_logits, check_scales, scaled_size
 from seg.evaluation.tiling import MODE_OVERLAP, predict as predict_tiles
 from seg.inference.batch import pad_batch, size_groups, unpad
 from seg.inference.images import ImageLike, normalize, to_rgb
@@ -40,17 +40,25 @@ class Predictor:
         """Returns the model's padding mode ('partial', 'zeros', ...)."""
         return get_padding_mode(self.model)
 
+    def check(self, size, name: str, scales: Sequence[float] = (1.0,)) -> None:
+        """Raises UserError if an image of size (h, w), at any of scales, has a side below the
+        output stride (the model's smallest feature map would have no full cell)."""
+        for scale in check_scales(scales):
+            scaled = scaled_size(size, scale)
+            if min(scaled) < self.output_stride:
+                at = "" if scale == 1 else f" at scale {scale:g} ({scaled[0]}x{scaled[1]})"
+                raise UserError(
+                    f"{name} is {size[0]}x{size[1]} pixels{at}, smaller than the output stride "
+                    f"{self.output_stride} of {self.name}; upscale it to at least "
+                    f"{self.output_stride} pixels per side" + (" or drop that scale" if at else ""))
+
     def tensors(self, images: Sequence[ImageLike], names: Optional[Sequence[str]] = None):
         """Returns the normalised (3, h, w) tensors of images, checked against the stride."""
         names = names or [f"image {i}" for i in range(len(images))]
         out = []
         for image, name in zip(images, names):
             rgb = to_rgb(image, name)
-            if min(rgb.shape[:2]) < self.output_stride:
-                raise UserError(
-                    f"{name} is {rgb.shape[0]}x{rgb.shape[1]} pixels, smaller than the output "
-                    f"stride {self.output_stride} of {self.name}; upscale it to at least "
-                    f"{self.output_stride} pixels per side")
+            self.check(rgb.shape[:2], name)
             out.append(normalize(rgb))
         return out
 
