@@ -14,12 +14,7 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PY) -m pip install --quiet -e .
 	touch $(STAMP)
 
-# The tests also check ONNX export with onnxruntime: the optional 'export' extra.
-$(VENV)/.installed-export: $(STAMP)
-	$(PY) -m pip install --quiet -e ".[export]"
-	touch $@
-
-test: $(VENV)/.installed-export
+test: $(STAMP)
 	$(PY) -m pytest -q tests
 
 # Everything but the end-to-end tests marked slow.
