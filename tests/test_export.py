@@ -8,11 +8,11 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from test_predict_api import write_checkpoint
 
 from seg.inference.export import export_onnx
 from seg.inference.export_check import onnx_differences
 from seg.layers import set_padding
-from test_predict_api import write_checkpoint
 
 onnxruntime = pytest.importorskip("onnxruntime")  # the optional 'export' extra
 pytest.importorskip("onnxscript")

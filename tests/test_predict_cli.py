@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from cityscapesscripts.helpers.labels import id2label, trainId2label
 from PIL import Image
+from test_predict_api import write_checkpoint
 
 from seg.inference import load_predictor
-from test_predict_api import write_checkpoint
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 import predict as predict_tool  # noqa: E402  (tools/predict.py)

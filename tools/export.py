@@ -4,8 +4,8 @@
         [--check 64x96 50x70 97x131]
 
 Writes DIR/<stem>.onnx (input 'images' (N, 3, H, W) ImageNet-normalised, output 'logits') and
-DIR/<stem>.pt2 (torch.export.load). --check runs the ONNX model (onnxruntime) and the program at the
-given sizes and prints their largest logit difference from PyTorch. Needs the 'export' extra for ONNX.
+DIR/<stem>.pt2 (torch.export.load). --check runs the ONNX model (onnxruntime) and the program
+at the given sizes and prints their largest logit difference from PyTorch. Needs the 'export' extra for ONNX.
 """
 import argparse
 import sys
@@ -22,8 +22,10 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--padding", choices=PADDING_MODES, help="override the checkpoint's padding")
-    parser.add_argument("--format", nargs="+", default=["onnx", "export"], choices=["onnx", "export"])
+    parser.add_argument("--padding", choices=PADDING_MODES,
+                        help="override the checkpoint's padding")
+    parser.add_argument("--format", nargs="+", default=["onnx", "export"],
+                        choices=["onnx", "export"])
     parser.add_argument("--check", nargs="*", type=parse_size, default=[],
                         metavar="HxW", help="sizes at which to compare onnxruntime with PyTorch")
     return parser.parse_args(argv)
@@ -32,7 +34,8 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     predictor = load_predictor(args.checkpoint, padding=args.padding)
-    stem = Path(args.out) / (Path(args.checkpoint).stem + (f"_{args.padding}" if args.padding else ""))
+    suffix = f"_{args.padding}" if args.padding else ""
+    stem = Path(args.out) / (Path(args.checkpoint).stem + suffix)
     minimum = 2 * predictor.output_stride  # at 1x the stride the traced graph specialises
     if "export" in args.format:
         path = export_program(predictor.model, stem.with_suffix(".pt2"), min_side=minimum)

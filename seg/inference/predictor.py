@@ -17,7 +17,8 @@ import torch
 import torch.nn as nn
 
 from seg.evaluation.augment import augmented_logits, check_scales, scaled_size
-from seg.evaluation.tiling import MODE_OVERLAP, predict as predict_tiles
+from seg.evaluation.tiling import MODE_OVERLAP
+from seg.evaluation.tiling import predict as predict_tiles
 from seg.inference.batch import pad_batch, size_groups, unpad
 from seg.inference.images import ImageLike, normalize, to_rgb
 from seg.layers import get_padding_mode

@@ -15,8 +15,8 @@ from typing import Callable, Optional, Sequence, Tuple
 
 import torch.nn as nn
 
-from seg.models.valid_region import conv_valid
 from seg.models.valid_ops import average_pool_valid, cat_valid, sequential_valid
+from seg.models.valid_region import conv_valid
 
 
 def aspp_rates(output_stride: int) -> Tuple[int, ...]:

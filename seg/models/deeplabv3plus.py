@@ -24,8 +24,8 @@ import torch
 import torch.nn as nn
 
 from seg.models.aspp import ASPP
-from seg.models.valid_region import conv_valid
 from seg.models.valid_ops import cat_valid, check_valid, interpolate_valid, sequential_valid
+from seg.models.valid_region import conv_valid
 
 
 class DeepLabV3Plus(nn.Module):

@@ -10,8 +10,8 @@ from typing import Callable, Sequence, Type
 
 import torch.nn as nn
 
-from seg.models.valid_region import conv_valid
 from seg.models.valid_ops import add_valid, max_pool2d_valid
+from seg.models.valid_region import conv_valid
 
 # Dilation of (layer3, layer4) per output stride; the layers keep stride 1 where dilated.
 _DILATIONS = {8: (2, 4), 16: (1, 2), 32: (1, 1)}

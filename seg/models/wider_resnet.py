@@ -19,8 +19,8 @@ from typing import Callable
 
 import torch.nn as nn
 
-from seg.models.valid_region import conv_valid
 from seg.models.valid_ops import add_valid, max_pool2d_valid, sequential_valid
+from seg.models.valid_region import conv_valid
 
 _CHANNELS = ((128, 128), (256, 256), (512, 512), (512, 1024), (512, 1024, 2048),
              (1024, 2048, 4096))
