@@ -5,7 +5,8 @@
 
 Writes DIR/<stem>.onnx (input 'images' (N, 3, H, W) ImageNet-normalised, output 'logits') and
 DIR/<stem>.pt2 (torch.export.load). --check runs the ONNX model (onnxruntime) and the program
-at the given sizes and prints their largest logit difference from PyTorch. Needs the 'export' extra for ONNX.
+at the given sizes and prints their largest logit difference from PyTorch. ONNX needs the
+'export' extra (pip install -e '.[export]').
 """
 import argparse
 import sys
