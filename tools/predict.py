@@ -73,7 +73,7 @@ def main(argv=None):
                              scales=args.scales, flip=args.flip, batch_size=args.batch_size,
                              progress=not args.no_progress)
     print(f"{summary.written} written, {summary.skipped} already there (skipped), "
-          f"{len(summary.failed)} left out (listed below) -> {args.out}")
+          f"{len(summary.failed)} left out{' (listed below)' if summary.failed else ''} -> {args.out}")
     for path in summary.ignored:
         print(f"ignored (not an image or video): {path}")
     for line in summary.failed:

@@ -4,8 +4,9 @@ Every function takes and returns a feature map together with its `valid` mask: a
 (N, 1, H, W) tensor of 0/1 in the feature's dtype, 1 where the feature is computed from real
 pixels, 0 in the holes (the padding of a padded batch). `valid=None` means "every pixel is
 real", and a mask of ones gives bit for bit the same result as None. The convolutions themselves
-carry the mask with `seg.layers.conv2d_valid` (eq. 1-3: holes are never read, the output mask
-marks the windows that saw a real pixel, and the output is 0 at the holes).
+carry the mask with `seg.models.valid_region.conv_valid`: eq. 1-3 for the values (holes are
+never read), and as output mask the region the image alone would have (valid_region explains
+why that, rather than eq. 3's growing mask, gives each image of a padded batch its own logits).
 
 The rules, one per op:
 
@@ -31,8 +32,8 @@ The rules, one per op:
 Why hole *contents* never reach the real region, in eval and in train mode: the first
 convolution masks the input (eq. 1), and every later hole value is computed from the
 parameters and real pixels only (0 from a conv, or a conv of real pixels just outside an
-image's region, then BN/ReLU of those, sums and maxima, the broadcast image pooling). The one place
-where holes still count is train-mode BatchNorm: its batch statistics average over every
+image's region, then BN/ReLU of those, sums and maxima, the broadcast image pooling). The one
+place where holes still count is train-mode BatchNorm: its batch statistics average over every
 position, holes included. Their values do not depend on the hole pixels (so changing hole
 pixels changes nothing, which the tests check in train mode too), but the *fraction* of holes
 shifts the statistics. A masked BatchNorm would remove that; we keep nn.BatchNorm2d (the
