@@ -1,9 +1,11 @@
-"""The main job end to end on the built-in synthetic Cityscapes: `make demo` (or `make demo DEMO_FAST=1`).
+"""The main job end to end on the built-in synthetic Cityscapes: `make demo` (or `make demo
+DEMO_FAST=1`).
 
-Runs the same commands a user runs on real Cityscapes, one after the other, and prints each before it runs:
-make the synthetic data (if absent) -> train the zero and the partial padding DeepLabV3+ CPU recipes ->
-evaluate both (regular, tile, tile with 1/3 overlap, center leave-out, distance to border) ->
-render comparison images and plots. Every output lands under one folder, named at the end.
+Runs the same commands a user runs on real Cityscapes, one after the other, and prints each before
+it runs: make the synthetic data (if absent) -> train the zero and the partial padding DeepLabV3+
+CPU recipes -> evaluate both (regular, tile, tile with 1/3 overlap, center leave-out, distance to
+border) -> render comparison images and plots. Every output lands under one folder, named at the
+end.
 """
 import argparse
 import json
@@ -14,26 +16,39 @@ import subprocess
 import sys
 import time
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))  # run from any folder without installing
+from seg.evaluation.report import markdown_report
 
-# The full demo: 256x512 images (Cityscapes at 1/4 scale) and the recipes of configs/ as written; tiles of
-# 256 so that a tile is square as in the paper's 1024 tiles of 1024x2048 images. The fast variant only
-# checks that every step runs and writes its outputs (its models learn nothing).
+REPO = pathlib.Path(__file__).resolve().parent.parent
+
+# The full demo: 256x512 images (Cityscapes at 1/4 scale) and the recipes of configs/ as written;
+# tiles of 256 so that a tile is square as in the paper's 1024 tiles of 1024x2048 images. The fast
+# variant only checks that every step runs and writes its outputs (its models learn nothing).
 FULL = dict(data="datasets/synthetic", out="checkpoints/demo",
             make=["--train", "100", "--val", "20", "--extra", "40", "--size", "256", "512"],
             train=[], tile="256", num_render="4")
-FAST = dict(data="datasets/synthetic_fast", out="checkpoints/demo_fast",
-            make=["--train", "6", "--val", "3", "--extra", "2", "--size", "64", "128"],
-            train=["train.iterations=4", "train.batch_size=2", "train.log_every=2", "train.checkpoint_every=2",
-                   "eval.every=2", "data.crop_size=64"], tile="64", num_render="2")
-PADDINGS = ("zero", "partial")  # the config names: configs/deeplabv3plus_small_os8_{zero,partial}_synthetic.yaml
+FAST = dict(
+    data="datasets/synthetic_fast",
+    out="checkpoints/demo_fast",
+    make=["--train", "6", "--val", "3", "--extra", "2", "--size", "64", "128"],
+    train=[
+        "train.iterations=4",
+        "train.batch_size=2",
+        "train.log_every=2",
+        "train.checkpoint_every=2",
+        "eval.every=2",
+        "data.crop_size=64",
+    ],
+    tile="64",
+    num_render="2",
+)
+# the config names: configs/deeplabv3plus_small_os8_{zero,partial}_synthetic.yaml
+PADDINGS = ("zero", "partial")
 LEAVE_OUT = ("0", "1/3", "1/2", "2/3", "3/4", "7/8")  # paper table 7
 
 
-# One thread per step unless OMP_NUM_THREADS says otherwise: one core runs the whole demo well inside its
-# 15-minute budget, while on two cores shared with other jobs two OpenMP threads took several times the
-# CPU time per training iteration of one thread (they spin-wait for each other).
+# One thread per step unless OMP_NUM_THREADS says otherwise: on cores shared with other jobs, two
+# OpenMP threads spend several times the CPU time per training iteration of one thread (they
+# spin-wait for each other).
 ENV = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
 
 
@@ -49,17 +64,21 @@ def run(cmd: list[str]) -> None:
 
 def write_tables(eval_json: pathlib.Path, out: pathlib.Path) -> None:
     """Writes the printed evaluation tables of both runs (zero first) as one Markdown file."""
-    from seg.evaluation.report import markdown_report
-
     runs = json.loads(eval_json.read_text())["runs"]
     out.write_text(markdown_report(runs))
     print(f"saved {out}")
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--fast", action="store_true", help="tiny data and a few iterations: checks every step runs")
-    parser.add_argument("--out", help="folder for every output (default: checkpoints/demo or checkpoints/demo_fast)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--fast", action="store_true", help="tiny data and a few iterations: checks every step runs"
+    )
+    parser.add_argument(
+        "--out", help="folder for every output (default: checkpoints/demo or checkpoints/demo_fast)"
+    )
     parser.add_argument("--data", help="synthetic Cityscapes folder, made if absent "
                                        "(default: datasets/synthetic or datasets/synthetic_fast)")
     args = parser.parse_args(argv)
@@ -77,9 +96,18 @@ def main(argv=None) -> int:
     # train.resume=auto: a demo stopped with Ctrl-C continues where it stopped when started again.
     checkpoints = []
     for padding in PADDINGS:
-        run([py, "tools/train.py", f"configs/deeplabv3plus_small_os8_{padding}_synthetic.yaml",
-             f"data.root={data}", f"output_dir={out / 'runs'}", f"run_name={padding}", "train.resume=auto",
-             *recipe["train"]])
+        run(
+            [
+                py,
+                "tools/train.py",
+                f"configs/deeplabv3plus_small_os8_{padding}_synthetic.yaml",
+                f"data.root={data}",
+                f"output_dir={out / 'runs'}",
+                f"run_name={padding}",
+                "train.resume=auto",
+                *recipe["train"],
+            ]
+        )
         # last.pth, not best.pth: best.pth is chosen on the same val split the tables report.
         checkpoints.append(str(out / "runs" / padding / "last.pth"))
 
@@ -89,14 +117,49 @@ def main(argv=None) -> int:
          "--tile", recipe["tile"], "--json", str(eval_json)])
     write_tables(eval_json, out / "evaluation.md")
     for mode in ("tile", "regular"):  # tile borders (paper figure 8), then the image border alone
-        run([py, "tools/render.py", "compare", "--checkpoints", *checkpoints, "--data-root", data,
-             "--mode", mode, "--tile", recipe["tile"], "--pick", "border-diff", "--num", recipe["num_render"],
-             "--out", str(out / "compare" / mode)])
-    run([py, "tools/render.py", "plots", "--eval", str(eval_json),
-         "--logs", str(out / "runs" / "zero"), str(out / "runs" / "partial"), "--out", str(out / "plots")])
+        run(
+            [
+                py,
+                "tools/render.py",
+                "compare",
+                "--checkpoints",
+                *checkpoints,
+                "--data-root",
+                data,
+                "--mode",
+                mode,
+                "--tile",
+                recipe["tile"],
+                "--pick",
+                "border-diff",
+                "--num",
+                recipe["num_render"],
+                "--out",
+                str(out / "compare" / mode),
+            ]
+        )
+    run(
+        [
+            py,
+            "tools/render.py",
+            "plots",
+            "--eval",
+            str(eval_json),
+            "--logs",
+            str(out / "runs" / "zero"),
+            str(out / "runs" / "partial"),
+            "--out",
+            str(out / "plots"),
+        ]
+    )
 
-    print(f"\ndemo finished in {(time.perf_counter() - start) / 60:.1f} min; everything it made is under {out}/:")
-    for path in sorted(p for p in out.rglob("*") if p.is_file() and p.suffix in (".png", ".json", ".md", ".pth")):
+    print(
+        f"\ndemo finished in {(time.perf_counter() - start) / 60:.1f} min; everything it made is "
+        f"under {out}/:"
+    )
+    for path in sorted(
+        p for p in out.rglob("*") if p.is_file() and p.suffix in (".png", ".json", ".md", ".pth")
+    ):
         print(f"  {path.relative_to(out)}")
     return 0
 

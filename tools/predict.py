@@ -72,8 +72,9 @@ def main(argv=None):
     summary = predict_folder(sources, predictors, writer, mode=args.mode, tile=args.tile,
                              scales=args.scales, flip=args.flip, batch_size=args.batch_size,
                              progress=not args.no_progress)
+    listed = " (listed below)" if summary.failed else ""
     print(f"{summary.written} written, {summary.skipped} already there (skipped), "
-          f"{len(summary.failed)} left out{' (listed below)' if summary.failed else ''} -> {args.out}")
+          f"{len(summary.failed)} left out{listed} -> {args.out}")
     for path in summary.ignored:
         print(f"ignored (not an image or video): {path}")
     for line in summary.failed:

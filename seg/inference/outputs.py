@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import torch
 
-from seg.evaluation.predictions import train_to_label_ids
+from seg.utils.labels import train_ids_to_label_ids
 from seg.visualize.pair_figure import overlay, pair_figure
 
 
@@ -41,7 +41,6 @@ class PredictionWriter:
     def __init__(self, out_dir, keys: Sequence[str]):
         self.out_dir = Path(out_dir)
         self.keys = list(keys)
-        self.table = train_to_label_ids()
 
     def paths(self, name: str) -> Dict[str, Path]:
         """Returns {what: path} of every file written for the image `name`."""
@@ -64,7 +63,7 @@ class PredictionWriter:
         written = []
         for key in self.keys:
             train_ids = predictions[key].cpu().numpy().astype(np.uint8)
-            written.append(write_png(paths[f"{key} labelIds"], self.table[train_ids]))
+            written.append(write_png(paths[f"{key} labelIds"], train_ids_to_label_ids(train_ids)))
             written.append(write_png(paths[f"{key} overlay"], overlay(rgb, train_ids)))
         if "compare" in paths:
             canvas, _ = pair_figure(rgb, predictions[self.keys[0]], predictions[self.keys[1]],

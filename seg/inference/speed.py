@@ -3,15 +3,15 @@
 Both variants give every image the same logits (seg.models.valid_region); the padded batch
 pays for the holes (the batch is max height x max width per image) and the mask bookkeeping,
 and saves per-call overhead and small-matrix inefficiency. Interleaved repetitions
-(seg.benchmark.timing) make the ratio fair on a shared machine.
+(seg.utils.timing) make the ratio fair on a shared machine.
 """
 from typing import Sequence, Tuple
 
 import torch
 import torch.nn as nn
 
-from seg.benchmark.timing import interleaved_times, relative, spread
 from seg.inference.batch import pad_batch
+from seg.utils.timing import interleaved_times, relative, spread
 
 
 def padded_batch_speed(model: nn.Module, sizes: Sequence[Tuple[int, int]], *, repeats: int = 5,
