@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from seg.inference import load_predictor
-from seg.inference.export import export_onnx, export_program
+from seg.inference.export import save_onnx, save_program, trace
 from seg.inference.export_check import onnx_differences, parse_size, program_differences
 from seg.layers import PADDING_MODES
 from seg.utils.errors import run_cli
@@ -28,7 +28,7 @@ def parse_args(argv=None):
     parser.add_argument("--format", nargs="+", default=["onnx", "export"],
                         choices=["onnx", "export"])
     parser.add_argument("--check", nargs="*", type=parse_size, default=[],
-                        metavar="HxW", help="sizes at which to compare onnxruntime with PyTorch")
+                        metavar="HxW", help="sizes at which to compare the exports with PyTorch")
     return parser.parse_args(argv)
 
 
@@ -37,20 +37,22 @@ def main(argv=None):
     predictor = load_predictor(args.checkpoint, padding=args.padding)
     suffix = f"_{args.padding}" if args.padding else ""
     stem = Path(args.out) / (Path(args.checkpoint).stem + suffix)
-    minimum = 2 * predictor.output_stride  # at 1x the stride the traced graph specialises
+    # At 1x the stride the traced graph specialises the size: the smallest side is 2x.
+    program = trace(predictor.model, min_side=2 * predictor.output_stride)
     if "export" in args.format:
-        path = export_program(predictor.model, stem.with_suffix(".pt2"), min_side=minimum)
-        print(f"wrote {path}")
-        for size, difference in program_differences(predictor.model, path, args.check):
-            print(f"torch.export vs PyTorch at {size[0]}x{size[1]}: max |logit difference| "
-                  f"{difference:.2e}")
+        path = save_program(program, stem.with_suffix(".pt2"))
+        report(path, "torch.export", program_differences(predictor.model, path, args.check))
     if "onnx" in args.format:
-        path = export_onnx(predictor.model, stem.with_suffix(".onnx"), min_side=minimum)
-        print(f"wrote {path}")
-        for size, difference in onnx_differences(predictor.model, path, args.check):
-            print(f"onnxruntime vs PyTorch at {size[0]}x{size[1]}: max |logit difference| "
-                  f"{difference:.2e}")
+        path = save_onnx(program, stem.with_suffix(".onnx"))
+        report(path, "onnxruntime", onnx_differences(predictor.model, path, args.check))
     return 0
+
+
+def report(path, runtime, rows):
+    print(f"wrote {path}")
+    for (height, width), difference in rows:
+        print(f"{runtime} vs PyTorch at {height}x{width}: max |logit difference| "
+              f"{difference:.2e}")
 
 
 if __name__ == "__main__":

@@ -25,26 +25,34 @@ def example_input(height: int = 64, width: int = 96) -> torch.Tensor:
     return torch.randn(2, 3, height, width, generator=torch.Generator().manual_seed(0))
 
 
-def export_program(model: nn.Module, path, *, min_side: int = 16) -> Path:
-    """Returns path after saving model's torch.export program there (torch.export.load reads it)."""
-    program = torch.export.export(model.eval(), (example_input(),),
-                                  dynamic_shapes=dynamic_shapes(min_side))
+def trace(model: nn.Module, *, min_side: int = 16) -> torch.export.ExportedProgram:
+    """Returns model(images) traced by torch.export with batch, height and width dynamic."""
+    return torch.export.export(model.eval(), (example_input(),),
+                               dynamic_shapes=dynamic_shapes(min_side))
+
+
+def save_program(program: torch.export.ExportedProgram, path) -> Path:
+    """Returns path after saving the program there (torch.export.load reads it)."""
     return _atomic(path, lambda tmp: torch.export.save(program, tmp))
 
 
-def export_onnx(model: nn.Module, path, *, min_side: int = 16, optimize: bool = True) -> Path:
-    """Returns path after writing model as ONNX (input 'images' (N, 3, H, W), output 'logits')."""
+def save_onnx(program: torch.export.ExportedProgram, path, *, optimize: bool = True) -> Path:
+    """Returns path after writing the program as ONNX (input 'images' (N, 3, H, W), output
+    'logits'), converted from the traced program so that the model is traced once."""
     try:
         import onnxscript  # noqa: F401  (torch.onnx's exporter needs it; an optional extra)
     except ImportError:
         raise UserError("ONNX export needs the 'export' extra: pip install -e '.[export]' "
                         "(onnx, onnxscript, onnxruntime)") from None
-
-    program = torch.onnx.export(model.eval(), (example_input(),), dynamo=True,
-                                input_names=["images"], output_names=["logits"],
-                                dynamic_shapes=dynamic_shapes(min_side), optimize=optimize)
+    onnx_program = torch.onnx.export(program, dynamo=True, input_names=["images"],
+                                     output_names=["logits"], optimize=optimize)
     # One self-contained file (weights inside; ONNX allows up to 2 GB, WRN38 is 0.55 GB).
-    return _atomic(path, lambda tmp: program.save(str(tmp), external_data=False))
+    return _atomic(path, lambda tmp: onnx_program.save(str(tmp), external_data=False))
+
+
+def export_onnx(model: nn.Module, path, *, min_side: int = 16, optimize: bool = True) -> Path:
+    """Returns path after tracing model and writing it as ONNX (see save_onnx)."""
+    return save_onnx(trace(model, min_side=min_side), path, optimize=optimize)
 
 
 def _atomic(path, write) -> Path:
