@@ -13,6 +13,7 @@ import sys
 
 from seg.classification.aggregate import aggregate_tables, tables_to_json, to_markdown
 from seg.classification.runs import read_run
+from seg.utils.errors import run_cli
 
 
 def main(argv=None) -> int:
@@ -50,4 +51,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

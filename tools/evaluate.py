@@ -3,14 +3,17 @@
     python tools/evaluate.py --checkpoint A.pth B.pth [--data-root ROOT] [--split val] [--fold K]
         [--modes regular tile tile_overlap] [--leave-out 0 1/3 1/2 2/3 3/4 7/8] [--padding MODE]
         [--tile 1024] [--device cpu] [--num-images N] [--dump-predictions DIR] [--json OUT]
-        [--scales 0.5 1.0 2.0] [--flip]
+        [--out DIR] [--scales 0.5 1.0 2.0] [--flip]
     python tools/evaluate.py --predictions DIR [DIR ...] [--official] ...
 
-Tables are printed; each checkpoint's results are saved next to it as
-<stem>_eval[_<padding>].{json,md}.
+Tables are printed. --json OUT writes every number to OUT and the tables to OUT with suffix .md;
+--out DIR writes each checkpoint's results to DIR/<name>_eval[_<padding>].{json,md}. Nothing is
+written beside a checkpoint unless --out names its folder. Add --debug to see a traceback.
 """
 import argparse
 import json
+import os
+import sys
 from pathlib import Path
 
 from seg.data import build_eval_dataset, resolve_data_root
@@ -18,6 +21,8 @@ from seg.engine.segmentation import load_model
 from seg.evaluation import evaluate, evaluate_predictions, markdown_report
 from seg.evaluation.tiling import MODE_OVERLAP
 from seg.layers import PADDING_MODES
+from seg.utils.errors import UserError, run_cli
+from seg.utils.files import write_text_atomic
 
 
 def parse_args(argv=None):
@@ -68,7 +73,12 @@ def parse_args(argv=None):
         action="store_true",
         help="with --predictions: also print cityscapesscripts' averageScoreClasses",
     )
-    parser.add_argument("--json", metavar="OUT", help="write every number to OUT")
+    parser.add_argument(
+        "--json", metavar="OUT", help="write every number to OUT (and the tables to OUT.md)"
+    )
+    parser.add_argument(
+        "--out", metavar="DIR", help="write each checkpoint's results to DIR/<name>_eval.{json,md}"
+    )
     parser.add_argument("--no-progress", action="store_true")
     return parser.parse_args(argv)
 
@@ -116,10 +126,11 @@ def run_checkpoint(path, args, data_root, several, label=None):
         fold=fold,
         data_root=str(data_root),
     )
-    stem = Path(path).with_name(
-        Path(path).stem + "_eval" + (f"_{args.padding}" if args.padding else "")
-    )
-    save(result, [result], stem)
+    if args.out:
+        stem = Path(args.out) / (
+            label.replace("/", "_") + "_eval" + (f"_{args.padding}" if args.padding else "")
+        )
+        save(result, [result], f"{stem}.json")
     return result
 
 
@@ -146,14 +157,36 @@ def run_predictions(folder, args, data_root):
     return result
 
 
-def save(result, runs, stem):
-    Path(f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
-    Path(f"{stem}.md").write_text(markdown_report(runs))
-    print(f"saved {stem}.json and {stem}.md")
+def save(result, runs, json_path):
+    """Writes the numbers to json_path and the tables beside it (suffix .md), each atomically."""
+    markdown = Path(json_path).with_suffix(".md")
+    write_text_atomic(json_path, json.dumps(result, indent=2) + "\n")
+    write_text_atomic(markdown, markdown_report(runs))
+    print(f"saved {json_path} and {markdown}")
+
+
+def check_writable(folder) -> None:
+    """Raises before any evaluation when results could not be written into `folder`."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(
+            f"cannot create the output folder {folder} ({err.strerror}) — pass --json/--out in a "
+            f"folder you can write"
+        ) from None
+    if not os.access(folder, os.W_OK):
+        raise UserError(
+            f"the output folder {folder} is not writable — pass --json/--out in a folder you can "
+            "write"
+        )
 
 
 def main(argv=None):
     args = parse_args(argv)
+    for folder in [Path(args.json).parent if args.json else None, args.out, args.dump_predictions]:
+        if folder is not None:
+            check_writable(folder)
     data_root = resolve_data_root(args.data_root)
     if args.checkpoint:
         runs = [
@@ -168,11 +201,9 @@ def main(argv=None):
     if args.json:
         # One run: its results dict (top-level "mIoU"); several: {"runs": [...]} in table order.
         out = runs[0] if len(runs) == 1 else {"runs": runs}
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
-        print(f"saved {args.json}")
+        save(out, runs, args.json)
     return runs
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli(main))
