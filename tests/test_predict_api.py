@@ -103,9 +103,10 @@ class Boom:
 
 @pytest.mark.parametrize("content, match", [
     ("missing", "not found"),
-    ("garbage", "not a readable checkpoint"),
-    ("pickle", "not a readable checkpoint"),
-    ("tensor", "not a segmentation checkpoint"),
+    ("garbage", "not a readable checkpoint|refused to load"),
+    ("pickle", "refused to load"),
+    ("tensor", "not a checkpoint dict"),
+    ("dict", "not a segmentation checkpoint"),
     ("classes", r"weights do not fit deeplabv3plus_small with 5 classes \(classifier.weight"),
 ])
 def test_bad_checkpoints_are_one_line_errors(tmp_path, capsys, content, match):
@@ -116,6 +117,8 @@ def test_bad_checkpoints_are_one_line_errors(tmp_path, capsys, content, match):
         torch.save({"model": Boom(), "config": {}}, path)
     elif content == "tensor":
         torch.save(torch.zeros(3), path)
+    elif content == "dict":  # a state_dict alone, without the config that rebuilds the model
+        torch.save({"weight": torch.zeros(3)}, path)
     elif content == "classes":  # config of 5 classes, weights of 19: another run's files
         write_checkpoint(path, num_classes=5, weights_classes=19)
     with pytest.raises(UserError, match=match) as error:

@@ -1,51 +1,27 @@
 """load_predictor: a segmentation checkpoint rebuilt for prediction, with one-line errors.
 
-The checkpoint is read with torch.load(weights_only=True): a file from elsewhere cannot run
-code while it loads. The model, its padding, class count and output stride come from the
-config the checkpoint stores; `padding=` overrides the padding (the paper's cross tests), like
-tools/evaluate.py --padding.
+The checkpoint is read by seg.engine.checkpoint.load_checkpoint (torch.load(weights_only=True)):
+a file from elsewhere cannot run code while it loads. The model, its padding, class count and
+output stride come from the config the checkpoint stores; `padding=` overrides the padding
+(the paper's cross tests), like tools/evaluate.py --padding.
 """
-from pathlib import Path
 from typing import Optional
 
-import numpy as np
-import torch
-
+from seg.engine.checkpoint import load_checkpoint
 from seg.inference.predictor import Predictor
 from seg.layers import PADDING_MODES
 from seg.models import MODEL_NAMES, build_model
 from seg.utils.errors import UserError
 
-# What the project's own checkpoints hold besides tensors and plain types: numpy's RNG state.
-_NUMPY_STATE = [np.ndarray, np.dtype, np.dtypes.UInt32DType]
-_RECONSTRUCT = getattr(getattr(np, "_core", None), "multiarray", None)
-
-
-def _safe_globals():
-    allowed = list(_NUMPY_STATE)
-    if _RECONSTRUCT is not None:
-        allowed.append(_RECONSTRUCT._reconstruct)
-    return torch.serialization.safe_globals(allowed)
-
 
 def read_checkpoint(path) -> dict:
     """Returns the dict stored in a segmentation checkpoint (weights_only loading)."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"checkpoint {path} not found; train one with tools/train.py or check "
-                        "the path")
-    try:
-        with _safe_globals():
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # truncated file, not a torch file, a pickle that runs code
-        raise UserError(f"{path}: not a readable checkpoint ({type(error).__name__}: "
-                        f"{str(error).splitlines()[0][:160]}); pass a .pth written by "
-                        "tools/train.py") from None
-    model_config = state.get("config", {}).get("model") if isinstance(state, dict) else None
+    state = load_checkpoint(path)
+    model_config = state.get("config", {}).get("model")
     if not isinstance(model_config, dict) or "model" not in state:
-        keys = sorted(state) if isinstance(state, dict) else type(state).__name__
         raise UserError(f"{path}: not a segmentation checkpoint (needs 'model' and "
-                        f"'config.model', has {keys}); pass a .pth written by tools/train.py")
+                        f"'config.model', has {sorted(state)}); pass a .pth written by "
+                        "tools/train.py")
     return state
 
 
