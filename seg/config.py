@@ -80,6 +80,7 @@ class TrainConfig:
     # True: the partial model treats the padding of crops smaller than the crop size as holes (the
     # paper's big-padding formulation); False: both models see the same black padded pixels.
     mask_propagation: bool = False
+    compile: Optional[str] = None  # torch.compile backend of the step ("inductor"); None: eager
     device: str = "auto"  # auto: cuda when available
     log_every: int = 20  # iterations between logged scalars
     checkpoint_every: int = 1000  # iterations between last.pth writes (and always at the end)
