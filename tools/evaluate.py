@@ -5,7 +5,9 @@
         [--tile 1024] [--device cpu] [--num-images N] [--dump-predictions DIR] [--json OUT]
     python tools/evaluate.py --predictions DIR [DIR ...] [--official] ...
 
-Tables are printed; each checkpoint's results are saved next to it as <stem>_eval[_<padding>].{json,md}.
+Tables are printed; each checkpoint's results are saved next to it as <stem>_eval[_<padding>].{json,md,npz}
+(a prediction folder's next to the folder as <folder>_eval.*). The .npz holds every image's per-class
+intersection and union counts (seg.evaluation.per_image), what tools/compare.py resamples.
 """
 import argparse
 import json
@@ -17,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from any dir
 from seg.data import build_eval_dataset, resolve_data_root  # noqa: E402
 from seg.engine.checkpoint import load_model  # noqa: E402
 from seg.evaluation import evaluate, evaluate_predictions, markdown_report  # noqa: E402
+from seg.evaluation.per_image import save_per_image  # noqa: E402
 from seg.evaluation.tiling import MODE_OVERLAP  # noqa: E402
 from seg.layers import PADDING_MODES  # noqa: E402
 
@@ -58,11 +61,11 @@ def run_checkpoint(path, args, data_root, several, label=None):
     dump = args.dump_predictions and (str(Path(args.dump_predictions) / label) if several
                                       else args.dump_predictions)
     result = evaluate(model, dataset, modes=args.modes, leave_out=args.leave_out, tile=args.tile, device=args.device,
-                      progress=not args.no_progress, num_images=args.num_images, dump_dir=dump)
+                      progress=not args.no_progress, num_images=args.num_images, dump_dir=dump, per_image=True)
     padding = args.padding or config["model"]["padding"]
     name = label + (f" ({padding} padding)" if args.padding else "")
     result.update(name=name, checkpoint=str(path), padding=padding, trained_padding=config["model"]["padding"],
-                  split=args.split, fold=fold, data_root=str(data_root))
+                  split=args.split, fold=fold, data_root=str(data_root), seed=config.get("train", {}).get("seed"))
     stem = Path(path).with_name(Path(path).stem + "_eval" + (f"_{args.padding}" if args.padding else ""))
     save(result, [result], stem)
     return result
@@ -72,7 +75,7 @@ def run_predictions(folder, args, data_root):
     fold = args.fold or 0
     dataset = build_eval_dataset(data_root, args.split, fold=fold)
     result = evaluate_predictions(folder, dataset, leave_out=args.leave_out, progress=not args.no_progress,
-                                  num_images=args.num_images)
+                                  num_images=args.num_images, per_image=True)
     result.update(name=Path(folder).name, split=args.split, fold=fold, data_root=str(data_root))
     if args.official:
         from seg.evaluation.cityscapes_official import official_scores
@@ -80,13 +83,21 @@ def run_predictions(folder, args, data_root):
         result["official_averageScoreClasses"] = 100 * official["averageScoreClasses"]
         print(f"{folder}: cityscapesscripts averageScoreClasses {result['official_averageScoreClasses']:.3f}, "
               f"ours {result['mIoU']['predictions']:.3f}")
+    folder = Path(folder).resolve()
+    save(result, [result], folder.with_name(folder.name + "_eval"))
     return result
 
 
 def save(result, runs, stem):
+    """Write <stem>.npz (per-image counts, popped from `result`), <stem>.json and <stem>.md."""
+    stats = result.pop("per_image")
+    stats.meta.update({k: result.get(k) for k in ("name", "split", "fold", "data_root", "padding",
+                                                  "trained_padding", "seed", "checkpoint", "predictions")
+                       if result.get(k) is not None})
+    result["per_image"] = str(save_per_image(stats, f"{stem}.npz"))
     Path(f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
     Path(f"{stem}.md").write_text(markdown_report(runs))
-    print(f"saved {stem}.json and {stem}.md")
+    print(f"saved {stem}.json, {stem}.md and {stem}.npz")
 
 
 def main(argv=None):
