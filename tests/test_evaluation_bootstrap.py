@@ -18,6 +18,7 @@ def binomial_band(p=0.95, trials=TRIALS, k=3.5):
 @pytest.mark.parametrize("runs, kwargs", [
     ((1, 1), dict(image_sd=0.05)),  # one run per group: the interval is over images only
     ((3, 3), dict(image_sd=0.05, seed_sd=0.002)),  # images dominate, a little seed spread
+    ((3, 3), dict(image_sd=0.0, seed_sd=0.01)),  # seeds alone: three of them, so the t factor matters
     ((5, 5), dict(image_sd=0.03, seed_sd=0.005, noise_sd=0.01)),
 ])
 def test_null_interval_holds_zero_about_95_percent_of_the_time(runs, kwargs):

@@ -100,18 +100,18 @@ def _stack(group, columns):
             np.stack([s.union[:, i] for s, i in zip(group.stats, index)]))
 
 
-def compare(group_a: Group, group_b: Group, *, resamples=2000, seed=0, level=0.95) -> dict:
+def compare(group_a: Group, group_b: Group, *, resamples=2000, seed=0) -> dict:
     """Return every number of the comparison (B - A) as plain lists: per run, per group, difference, intervals."""
     columns = check_pairable([group_a, group_b])
     a, b = bootstrap_groups([_stack(group_a, columns), _stack(group_b, columns)], resamples=resamples, seed=seed)
     diff = b.mean - a.mean
-    low, high = percentile_interval(b.resampled - a.resampled, level)
-    class_low, class_high = percentile_interval(b.class_resampled - a.class_resampled, level)
+    low, high = percentile_interval(b.resampled - a.resampled)
+    class_low, class_high = percentile_interval(b.class_resampled - a.class_resampled)
     with np.errstate(invalid="ignore"):
         class_diff = np.nanmean(b.class_runs, 0) - np.nanmean(a.class_runs, 0) if len(b.class_runs) else None
 
     def group_dict(group, stats):
-        band_low, band_high = percentile_interval(stats.resampled, level)
+        band_low, band_high = percentile_interval(stats.resampled)
         return {"name": group.name, "runs": group.labels, "seeds": [s.meta.get("seed") for s in group.stats],
                 "scores": _plain(stats.runs), "mean": _plain(stats.mean), "std": _plain(stats.std),
                 "interval": [_plain(band_low), _plain(band_high)],
@@ -120,7 +120,7 @@ def compare(group_a: Group, group_b: Group, *, resamples=2000, seed=0, level=0.9
     ref = group_a.stats[0]
     return {"a": group_dict(group_a, a), "b": group_dict(group_b, b), "columns": columns, "classes": ref.classes,
             "num_images": len(ref.images), "split": ref.meta.get("split"), "fold": ref.meta.get("fold"),
-            "resamples": resamples, "seed": seed, "level": level,
+            "resamples": resamples, "seed": seed,
             "diff": _plain(diff), "interval": [_plain(low), _plain(high)],
             "class_diff": _plain(class_diff), "class_interval": [_plain(class_low), _plain(class_high)],
             "images_only": len(group_a.stats) == 1 or len(group_b.stats) == 1}

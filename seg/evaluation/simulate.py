@@ -29,13 +29,13 @@ def simulate_groups(rng, *, runs=(3, 3), images=100, columns=1, classes=3, shift
     return groups
 
 
-def coverage(trials, *, resamples=500, level=0.95, seed=0, truth=0.0, **kwargs):
+def coverage(trials, *, resamples=500, seed=0, truth=0.0, **kwargs):
     """Return the share of trials whose interval of B - A holds `truth`, and the share excluding 0."""
     rng = np.random.default_rng(seed)
     holds = excludes = 0
     for trial in range(trials):
         a, b = bootstrap_groups(simulate_groups(rng, **kwargs), resamples=resamples, seed=trial)
-        low, high = percentile_interval(b.resampled - a.resampled, level)
+        low, high = percentile_interval(b.resampled - a.resampled)
         holds += bool(low[0] <= 100 * truth <= high[0])
         excludes += bool(low[0] > 0 or high[0] < 0)
     return holds / trials, excludes / trials
