@@ -1,7 +1,7 @@
 """Train a grid of seeds x paddings of one config, evaluate every run and compare the paddings with intervals.
 
     python tools/sweep.py CONFIG --seeds 0 1 2 --paddings zeros partial [key=value ...] [--out DIR]
-        [--jobs N] [--executor local|slurm|submitit-local] [--gpus G] [--partition P] [--timeout-min T]
+        [--jobs N] [--executor local|slurm|submitit-local] [--nproc G] [--partition P] [--timeout-min T]
         [--modes regular tile tile_overlap] [--leave-out 0 1/3 ...] [--tile 1024] [--num-images N]
         [--resamples 2000]
 
@@ -30,13 +30,15 @@ def parse_args(argv=None):
     parser.add_argument("--out", help="grid folder (default: checkpoints/sweeps/<config name>)")
     parser.add_argument("--executor", choices=EXECUTORS, default="local")
     parser.add_argument("--jobs", type=int, default=1, help="local: runs at once, one thread each (default 1)")
-    parser.add_argument("--gpus", type=int, default=0, help="GPUs per run: each run is a torchrun of this many")
+    parser.add_argument("--nproc", type=int, default=0,
+                        help="processes (GPUs) per run: each run is a torchrun of this many (default 0: plain python)")
     parser.add_argument("--partition", help="SLURM partition")
     parser.add_argument("--timeout-min", type=int, default=24 * 60, help="SLURM time limit per job")
     parser.add_argument("--modes", nargs="+", default=["regular", "tile", "tile_overlap"], choices=list(MODE_OVERLAP))
     parser.add_argument("--leave-out", nargs="+", default=["0", "1/3", "1/2", "2/3", "3/4", "7/8"])
     parser.add_argument("--tile", type=int, default=1024, help="tile side in pixels")
     parser.add_argument("--num-images", type=int, help="evaluate the first N images only")
+    parser.add_argument("--eval-device", help="cpu, cuda, ... (default: cuda on SLURM, else cpu)")
     parser.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples of the comparison")
     return parser.parse_intermixed_args(argv)
 
@@ -47,8 +49,9 @@ def main(argv=None):
     if args.num_images:
         eval_args += ["--num-images", str(args.num_images)]
     run_sweep(args.config, seeds=args.seeds, paddings=args.paddings, overrides=args.overrides, out=args.out,
-              executor=args.executor, jobs=args.jobs, gpus=args.gpus, partition=args.partition,
-              timeout_min=args.timeout_min, eval_args=eval_args, resamples=args.resamples)
+              executor=args.executor, jobs=args.jobs, nproc=args.nproc, partition=args.partition,
+              timeout_min=args.timeout_min, eval_args=eval_args, eval_device=args.eval_device,
+              resamples=args.resamples)
     return 0
 
 

@@ -6,7 +6,8 @@ and any run can be redone by hand with the command the sweep prints. The same li
 goes to one of three executors, all used the same way (`submit(fn, *args).result()`):
 
 - "local": a thread pool running `jobs` commands at once on this machine, one OpenMP thread each;
-- "slurm": submitit's AutoExecutor, one SLURM job per command, each a torchrun of `gpus` processes;
+- "slurm": submitit's AutoExecutor, one SLURM job per command, each a torchrun of `nproc` processes
+  (one per GPU);
 - "submitit-local": submitit's LocalExecutor, the SLURM path run as local processes (for testing it).
 """
 from __future__ import annotations
@@ -83,11 +84,11 @@ def evaluation_current(run: SweepRun) -> bool:
     return min(f.stat().st_mtime for f in files) >= run.checkpoint.stat().st_mtime
 
 
-def train_command(config, run: SweepRun, gpus: int) -> list[str]:
-    """Return the training command of one run: tools/train.py, under torchrun when it has GPUs."""
+def train_command(config, run: SweepRun, nproc: int) -> list[str]:
+    """Return the training command of one run: tools/train.py, under torchrun of `nproc` processes if nproc > 0."""
     script = [str(REPO_ROOT / "tools" / "train.py"), str(config), *run.overrides]
-    if gpus > 0:
-        return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={gpus}", *script]
+    if nproc > 0:
+        return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", *script]
     return [sys.executable, *script]
 
 
@@ -115,7 +116,7 @@ def run_command(command: list[str], log: str, env: dict) -> float:
     return time.perf_counter() - start
 
 
-def make_executor(kind: str, folder: Path, *, jobs: int = 1, gpus: int = 0, partition: str | None = None,
+def make_executor(kind: str, folder: Path, *, jobs: int = 1, nproc: int = 0, partition: str | None = None,
                   timeout_min: int = 24 * 60, cpus_per_task: int = 8):
     """Return an executor with submit(fn, *args) -> job whose .result() waits (see the module docstring)."""
     if kind == "local":
@@ -124,7 +125,7 @@ def make_executor(kind: str, folder: Path, *, jobs: int = 1, gpus: int = 0, part
 
     if kind == "slurm":
         executor = submitit.AutoExecutor(folder=folder)
-        executor.update_parameters(timeout_min=timeout_min, nodes=1, tasks_per_node=1, gpus_per_node=gpus,
+        executor.update_parameters(timeout_min=timeout_min, nodes=1, tasks_per_node=1, gpus_per_node=nproc,
                                    cpus_per_task=cpus_per_task, slurm_partition=partition)
     elif kind == "submitit-local":
         executor = submitit.LocalExecutor(folder=folder)
@@ -173,8 +174,9 @@ def compare_paddings(runs, paddings, out: Path, *, resamples=2000, seed=0, say=p
     return results
 
 
-def run_sweep(config, *, seeds, paddings, overrides=(), out=None, executor="local", jobs=1, gpus=0,
-              partition=None, timeout_min=24 * 60, eval_args=(), resamples=2000, say=print) -> dict:
+def run_sweep(config, *, seeds, paddings, overrides=(), out=None, executor="local", jobs=1, nproc=0,
+              partition=None, timeout_min=24 * 60, eval_args=(), eval_device=None, resamples=2000,
+              say=print) -> dict:
     """Return {"runs", "trained", "evaluated", "seconds", "comparisons"} after bringing the grid up to date.
 
     Train what is missing or interrupted, evaluate what is newer than its evaluation, then compare
@@ -200,7 +202,7 @@ def run_sweep(config, *, seeds, paddings, overrides=(), out=None, executor="loca
             say(path.read_text())
         summary["comparisons"] = []
         return summary
-    pool = make_executor(executor, out / "submitit", jobs=jobs, gpus=gpus, partition=partition,
+    pool = make_executor(executor, out / "submitit", jobs=jobs, nproc=nproc, partition=partition,
                          timeout_min=timeout_min)
     # One OpenMP thread per run when several share this machine's cores.
     env = {"OMP_NUM_THREADS": "1"} if executor != "slurm" and jobs > 1 else {}
@@ -210,12 +212,12 @@ def run_sweep(config, *, seeds, paddings, overrides=(), out=None, executor="loca
             f"(output in {logs}/):")
         for run in to_train:
             what = f"resumes at iteration {done[run.name]}" if done[run.name] else "starts"
-            say(f"  {run.name} {what}: {shlex.join(train_command(config, run, gpus))}")
-        seconds = execute(pool, _tasks(to_train, [("train", train_command(config, r, gpus)) for r in to_train],
+            say(f"  {run.name} {what}: {shlex.join(train_command(config, run, nproc))}")
+        seconds = execute(pool, _tasks(to_train, [("train", train_command(config, r, nproc)) for r in to_train],
                                        logs, env), say)
         summary["seconds"].update({f"train {k}": v for k, v in seconds.items()})
     if to_eval:
-        device = "cuda" if gpus > 0 else "cpu"
+        device = eval_device or ("cuda" if executor == "slurm" else "cpu")
         say(f"evaluating {len(to_eval)} runs: tools/evaluate.py {shlex.join(eval_args)}")
         seconds = execute(pool, _tasks(to_eval, [("eval", eval_command(r, eval_args, device)) for r in to_eval],
                                        logs, env), say)

@@ -9,6 +9,7 @@ proportion, mode x distance band) and class.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,15 +108,14 @@ def compare(group_a: Group, group_b: Group, *, resamples=2000, seed=0) -> dict:
     diff = b.mean - a.mean
     low, high = percentile_interval(b.resampled - a.resampled)
     class_low, class_high = percentile_interval(b.class_resampled - a.class_resampled)
-    with np.errstate(invalid="ignore"):
-        class_diff = np.nanmean(b.class_runs, 0) - np.nanmean(a.class_runs, 0) if len(b.class_runs) else None
+    class_diff = _nanmean(b.class_runs) - _nanmean(a.class_runs)
 
     def group_dict(group, stats):
         band_low, band_high = percentile_interval(stats.resampled)
         return {"name": group.name, "runs": group.labels, "seeds": [s.meta.get("seed") for s in group.stats],
                 "scores": _plain(stats.runs), "mean": _plain(stats.mean), "std": _plain(stats.std),
                 "interval": [_plain(band_low), _plain(band_high)],
-                "class_mean": _plain(np.nanmean(stats.class_runs, 0) if len(stats.class_runs) else stats.class_runs)}
+                "class_mean": _plain(_nanmean(stats.class_runs))}
 
     ref = group_a.stats[0]
     return {"a": group_dict(group_a, a), "b": group_dict(group_b, b), "columns": columns, "classes": ref.classes,
@@ -124,6 +124,13 @@ def compare(group_a: Group, group_b: Group, *, resamples=2000, seed=0) -> dict:
             "diff": _plain(diff), "interval": [_plain(low), _plain(high)],
             "class_diff": _plain(class_diff), "class_interval": [_plain(class_low), _plain(class_high)],
             "images_only": len(group_a.stats) == 1 or len(group_b.stats) == 1}
+
+
+def _nanmean(values):
+    # Mean over runs of per-class IoU; NaN where the class occurs in no run's images.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(values, 0)
 
 
 def _plain(array):
