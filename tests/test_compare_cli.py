@@ -15,6 +15,7 @@ from seg.utils.errors import run_cli
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 import compare as compare_tool  # noqa: E402  (tools/compare.py)
+import render as render_tool  # noqa: E402  (tools/render.py)
 
 REPO = Path(__file__).resolve().parents[1]
 COLUMNS = ["regular/leave_out/0", "tile/leave_out/0", "tile/leave_out/7/8", "tile/image_border/0-16"]
@@ -104,3 +105,20 @@ def test_different_images_or_folds_are_one_clear_error(shifted, tmp_path):
     fewer = write_runs(tmp_path, "fewer", tuple(x[:, :50] for x in counts))
     done = run_compare("--a", *a, "--b", *fewer)
     assert done.returncode == 2 and "50 vs 60 images" in done.stderr
+
+
+def test_plots_draw_each_group_mean_with_its_bootstrap_band(shifted, tmp_path):
+    _, a, b = shifted
+    assert run_compare("--a", *a, "--b", *b, "--names", "zero", "partial", "--resamples", "300",
+                       "--json", str(tmp_path / "c.json")).returncode == 0
+    result = json.loads((tmp_path / "c.json").read_text())
+    render_tool.main(["plots", "--compare", str(tmp_path / "c.json"), "--out", str(tmp_path / "plots")])
+    leave_out = json.loads((tmp_path / "plots" / "leave_out_bands.json").read_text())
+    line = leave_out["partial (3 runs)"]
+    assert line["x"] == [0.0, 0.875]  # tile/leave_out/0 and 7/8
+    k = result["columns"].index("tile/leave_out/7/8")
+    assert line["y"][1] == pytest.approx(result["b"]["mean"][k])
+    assert all(lo < y < hi for lo, y, hi in zip(line["low"], line["y"], line["high"]))
+    distance = json.loads((tmp_path / "plots" / "distance_bands.json").read_text())
+    assert set(distance) == {"image_border: zero (3 runs)", "image_border: partial (3 runs)"}
+    assert (tmp_path / "plots" / "leave_out_bands.png").stat().st_size > 10000
