@@ -1,4 +1,5 @@
-"""tools/compare.py on per-image files with a known answer: layout, marks, verdicts, one-run groups, bad input."""
+"""tools/compare.py on per-image files with a known answer: layout, marks, verdicts, bad input."""
+
 import contextlib
 import io
 import json
@@ -18,7 +19,12 @@ import compare as compare_tool  # noqa: E402  (tools/compare.py)
 import render as render_tool  # noqa: E402  (tools/render.py)
 
 REPO = Path(__file__).resolve().parents[1]
-COLUMNS = ["regular/leave_out/0", "tile/leave_out/0", "tile/leave_out/7/8", "tile/image_border/0-16"]
+COLUMNS = [
+    "regular/leave_out/0",
+    "tile/leave_out/0",
+    "tile/leave_out/7/8",
+    "tile/image_border/0-16",
+]
 CLASSES = ["road", "car", "sky"]
 
 
@@ -27,8 +33,14 @@ def write_runs(folder, name, counts, *, images=None, fold=0):
     paths = []
     for r in range(len(intersection)):
         names = images or [f"city_{i:06d}_000019" for i in range(intersection.shape[1])]
-        stats = PerImageStats(names, COLUMNS, CLASSES, intersection[r], union[r],
-                              {"name": f"{name}_seed{r}", "split": "val", "fold": fold, "seed": r})
+        stats = PerImageStats(
+            names,
+            COLUMNS,
+            CLASSES,
+            intersection[r],
+            union[r],
+            {"name": f"{name}_seed{r}", "split": "val", "fold": fold, "seed": r},
+        )
         paths.append(str(save_per_image(stats, folder / f"{name}_seed{r}_eval.npz")))
     return paths
 
@@ -45,22 +57,43 @@ def run_compare(*args):
 def shifted(tmp_path_factory):
     # B is 5 points above A in every column: every interval must exclude 0.
     folder = tmp_path_factory.mktemp("runs")
-    a, b = simulate_groups(np.random.default_rng(0), runs=(3, 3), images=60, columns=len(COLUMNS),
-                           classes=len(CLASSES), shift=0.05, image_sd=0.03, seed_sd=0.003)
+    a, b = simulate_groups(
+        np.random.default_rng(0),
+        runs=(3, 3),
+        images=60,
+        columns=len(COLUMNS),
+        classes=len(CLASSES),
+        shift=0.05,
+        image_sd=0.03,
+        seed_sd=0.003,
+    )
     return folder, write_runs(folder, "zero", a), write_runs(folder, "partial", b)
 
 
 def test_table5_layout_marks_and_verdicts(shifted, tmp_path):
     folder, a, b = shifted
-    done = run_compare("--a", *a, "--b", *b, "--names", "zero", "partial", "--resamples", "500",
-                       "--json", str(tmp_path / "c.json"))
+    done = run_compare(
+        "--a",
+        *a,
+        "--b",
+        *b,
+        "--names",
+        "zero",
+        "partial",
+        "--resamples",
+        "500",
+        "--json",
+        str(tmp_path / "c.json"),
+    )
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "| Column | Group | 1 | 2 | 3 | mean ± std | diff (partial − zero) | 95% CI |" in out
     result = json.loads((tmp_path / "c.json").read_text())
     assert result["columns"] == COLUMNS and len(result["a"]["scores"]) == 3
     for k in range(len(COLUMNS)):
-        assert 2 < result["diff"][k] < 8 and result["interval"][0][k] > 0  # the known shift is found
+        assert (
+            2 < result["diff"][k] < 8 and result["interval"][0][k] > 0
+        )  # the known shift is found
         assert result["interval"][0][k] < result["diff"][k] < result["interval"][1][k]
     # each run's number is its own mIoU: the mean of the printed row is the group mean
     assert np.mean([s[0] for s in result["b"]["scores"]]) == pytest.approx(result["b"]["mean"][0])
@@ -72,7 +105,10 @@ def test_table5_layout_marks_and_verdicts(shifted, tmp_path):
 
 def test_same_inputs_same_output(shifted):
     _, a, b = shifted
-    first, again = (run_compare("--a", *a, "--b", *b, "--resamples", "300", "--seed", "3").stdout for _ in range(2))
+    first, again = (
+        run_compare("--a", *a, "--b", *b, "--resamples", "300", "--seed", "3").stdout
+        for _ in range(2)
+    )
     assert first == again
 
 
@@ -80,28 +116,51 @@ def test_one_run_groups_print_with_images_only_intervals(shifted):
     _, a, b = shifted
     done = run_compare("--a", a[0], "--b", b[0], "--names", "zero", "partial", "--resamples", "300")
     assert done.returncode == 0, done.stderr
-    assert "zero has one run: its seed-to-seed spread is unknown, so the interval covers the images only" in done.stdout
+    assert (
+        "zero has one run: its seed-to-seed spread is unknown, so the interval covers the images "
+        "only" in done.stdout
+    )
     assert "| Column | Group | 1 | mean ± std |" in done.stdout
 
 
 def test_the_script_runs_from_another_folder(shifted, tmp_path):
     _, a, b = shifted
-    done = subprocess.run([sys.executable, str(REPO / "tools/compare.py"), "--a", a[0], "--b", b[0], "--resamples",
-                           "200"], cwd=tmp_path, capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "tools/compare.py"),
+            "--a",
+            a[0],
+            "--b",
+            b[0],
+            "--resamples",
+            "200",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0 and "## mIoU (%), table 5 layout" in done.stdout, done.stderr
 
 
 def test_different_images_or_folds_are_one_clear_error(shifted, tmp_path):
     _, a, _ = shifted
-    counts = simulate_groups(np.random.default_rng(1), runs=(1, 1), images=60, columns=len(COLUMNS),
-                             classes=len(CLASSES))[1]
+    counts = simulate_groups(
+        np.random.default_rng(1), runs=(1, 1), images=60, columns=len(COLUMNS), classes=len(CLASSES)
+    )[1]
     other_fold = write_runs(tmp_path, "fold1", counts, fold=1)
     done = run_compare("--a", *a, "--b", *other_fold)
     assert done.returncode == 2 and "fold 1" in done.stderr and "fold 0" in done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
-    renamed = write_runs(tmp_path, "other", counts, images=[f"other_{i:06d}_000019" for i in range(60)])
+    renamed = write_runs(
+        tmp_path, "other", counts, images=[f"other_{i:06d}_000019" for i in range(60)]
+    )
     done = run_compare("--a", *a, "--b", *renamed)
-    assert done.returncode == 2 and "different images" in done.stderr and "other_000000_000019" in done.stderr
+    assert (
+        done.returncode == 2
+        and "different images" in done.stderr
+        and "other_000000_000019" in done.stderr
+    )
     fewer = write_runs(tmp_path, "fewer", tuple(x[:, :50] for x in counts))
     done = run_compare("--a", *a, "--b", *fewer)
     assert done.returncode == 2 and "50 vs 60 images" in done.stderr
@@ -109,10 +168,26 @@ def test_different_images_or_folds_are_one_clear_error(shifted, tmp_path):
 
 def test_plots_draw_each_group_mean_with_its_bootstrap_band(shifted, tmp_path):
     _, a, b = shifted
-    assert run_compare("--a", *a, "--b", *b, "--names", "zero", "partial", "--resamples", "300",
-                       "--json", str(tmp_path / "c.json")).returncode == 0
+    assert (
+        run_compare(
+            "--a",
+            *a,
+            "--b",
+            *b,
+            "--names",
+            "zero",
+            "partial",
+            "--resamples",
+            "300",
+            "--json",
+            str(tmp_path / "c.json"),
+        ).returncode
+        == 0
+    )
     result = json.loads((tmp_path / "c.json").read_text())
-    render_tool.main(["plots", "--compare", str(tmp_path / "c.json"), "--out", str(tmp_path / "plots")])
+    render_tool.main(
+        ["plots", "--compare", str(tmp_path / "c.json"), "--out", str(tmp_path / "plots")]
+    )
     leave_out = json.loads((tmp_path / "plots" / "leave_out_bands.json").read_text())
     line = leave_out["partial (3 runs)"]
     assert line["x"] == [0.0, 0.875]  # tile/leave_out/0 and 7/8

@@ -1,4 +1,5 @@
-"""The bootstrap's intervals, checked by simulation where the answer is known, and its bookkeeping by hand."""
+"""The bootstrap's intervals checked by simulation with a known answer; bookkeeping by hand."""
+
 import math
 
 import numpy as np
@@ -15,12 +16,18 @@ def binomial_band(p=0.95, trials=TRIALS, k=3.5):
     return p - k * sd, p + k * sd
 
 
-@pytest.mark.parametrize("runs, kwargs", [
-    ((1, 1), dict(image_sd=0.05)),  # one run per group: the interval is over images only
-    ((3, 3), dict(image_sd=0.05, seed_sd=0.002)),  # images dominate, a little seed spread
-    ((3, 3), dict(image_sd=0.0, seed_sd=0.01)),  # seeds alone: three of them, so the t factor matters
-    ((5, 5), dict(image_sd=0.03, seed_sd=0.005, noise_sd=0.01)),
-])
+@pytest.mark.parametrize(
+    "runs, kwargs",
+    [
+        ((1, 1), dict(image_sd=0.05)),  # one run per group: the interval is over images only
+        ((3, 3), dict(image_sd=0.05, seed_sd=0.002)),  # images dominate, a little seed spread
+        (
+            (3, 3),
+            dict(image_sd=0.0, seed_sd=0.01),
+        ),  # seeds alone: three of them, so the t factor matters
+        ((5, 5), dict(image_sd=0.03, seed_sd=0.005, noise_sd=0.01)),
+    ],
+)
 def test_null_interval_holds_zero_about_95_percent_of_the_time(runs, kwargs):
     holds, _ = coverage(TRIALS, runs=runs, images=100, seed=1, **kwargs)
     low, high = binomial_band()
@@ -28,8 +35,9 @@ def test_null_interval_holds_zero_about_95_percent_of_the_time(runs, kwargs):
 
 
 def test_a_known_shift_is_found_and_covered():
-    holds, excludes = coverage(200, runs=(3, 3), images=100, seed=2, shift=0.03, truth=0.03, image_sd=0.05,
-                               seed_sd=0.002)
+    holds, excludes = coverage(
+        200, runs=(3, 3), images=100, seed=2, shift=0.03, truth=0.03, image_sd=0.05, seed_sd=0.002
+    )
     assert excludes > 0.95  # 3 points with these spreads: the interval leaves 0 out almost always
     low, _ = binomial_band(trials=200)
     assert holds >= low
@@ -56,7 +64,7 @@ def test_observed_scores_are_ratios_of_sums_averaged_over_present_classes():
     # By hand: class 0 has 6/10 over both images, class 1 3/4, class 2 never occurs.
     intersection = np.array([[[[1, 3, 0]], [[5, 0, 0]]]])
     union = np.array([[[[4, 4, 0]], [[6, 0, 0]]]])
-    stats, = bootstrap_groups([(intersection, union)], resamples=10)
+    (stats,) = bootstrap_groups([(intersection, union)], resamples=10)
     assert stats.runs[0, 0] == pytest.approx(100 * (6 / 10 + 3 / 4) / 2)
     score, per_class = ratio_scores(intersection.sum(1), union.sum(1))
     assert np.isnan(per_class[0, 0, 2]) and score[0, 0] == pytest.approx(67.5)

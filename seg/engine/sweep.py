@@ -1,4 +1,4 @@
-"""A grid of ordinary training runs (seeds x paddings of one config), then their evaluation and comparison.
+"""A grid of ordinary training runs (seeds x paddings of one config), evaluated and compared.
 
 Each run is `tools/train.py CONFIG model.padding=P train.seed=S output_dir=OUT run_name=P_seedS
 train.resume=auto`, so a finished run is skipped, an interrupted one continues from its last.pth,
@@ -8,8 +8,9 @@ goes to one of three executors, all used the same way (`submit(fn, *args).result
 - "local": a thread pool running `jobs` commands at once on this machine, one OpenMP thread each;
 - "slurm": submitit's AutoExecutor, one SLURM job per command, each a torchrun of `nproc` processes
   (one per GPU);
-- "submitit-local": submitit's LocalExecutor, the SLURM path run as local processes (for testing it).
+- "submitit-local": submitit's LocalExecutor, the SLURM path as local processes (to test it).
 """
+
 from __future__ import annotations
 
 import concurrent.futures
@@ -34,12 +35,15 @@ EXECUTORS = ("local", "slurm", "submitit-local")
 @dataclass
 class SweepRun:
     """One cell of the grid."""
+
     padding: str
     seed: int
     run_dir: Path
     iterations: int  # what the config asks for, to tell a finished run from an interrupted one
     data_root: Path
-    overrides: list[str] = field(default_factory=list)  # everything tools/train.py gets after the config
+    overrides: list[str] = field(
+        default_factory=list
+    )  # everything tools/train.py gets after the config
 
     @property
     def name(self) -> str:
@@ -51,21 +55,37 @@ class SweepRun:
 
 
 def plan_runs(config, seeds, paddings, overrides, out) -> list[SweepRun]:
-    """Return the grid seed by seed (each seed's paddings next to each other), every override checked."""
+    """Return the grid seed by seed (a seed's paddings side by side), every override checked."""
     if len(set(paddings)) != len(paddings) or len(set(seeds)) != len(seeds):
-        raise UserError(f"--paddings {' '.join(paddings)} / --seeds {' '.join(map(str, seeds))}: repeated value")
+        raise UserError(
+            f"--paddings {' '.join(paddings)} / --seeds {' '.join(map(str, seeds))}: repeated value"
+        )
     runs = []
     for seed in seeds:
         for padding in paddings:
             name = f"{padding}_seed{seed}"
-            cell = [*overrides, f"model.padding={padding}", f"train.seed={seed}", f"output_dir={out}",
-                    f"run_name={name}", "train.resume=auto"]
+            cell = [
+                *overrides,
+                f"model.padding={padding}",
+                f"train.seed={seed}",
+                f"output_dir={out}",
+                f"run_name={name}",
+                "train.resume=auto",
+            ]
             try:
                 cfg = load_config(config, cell)
             except ConfigError as err:
                 raise UserError(str(err)) from None
-            runs.append(SweepRun(padding, seed, cfg.run_dir(), cfg.train.iterations,
-                                 repo_path(cfg.data.root or "datasets/cityscapes"), cell))
+            runs.append(
+                SweepRun(
+                    padding,
+                    seed,
+                    cfg.run_dir(),
+                    cfg.train.iterations,
+                    repo_path(cfg.data.root or "datasets/cityscapes"),
+                    cell,
+                )
+            )
     return runs
 
 
@@ -85,17 +105,34 @@ def evaluation_current(run: SweepRun) -> bool:
 
 
 def train_command(config, run: SweepRun, nproc: int) -> list[str]:
-    """Return the training command of one run: tools/train.py, under torchrun of `nproc` processes if nproc > 0."""
+    """Return a run's training command: tools/train.py, under a torchrun of `nproc` if > 0."""
     script = [str(REPO_ROOT / "tools" / "train.py"), str(config), *run.overrides]
     if nproc > 0:
-        return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", *script]
+        return [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc_per_node={nproc}",
+            *script,
+        ]
     return [sys.executable, *script]
 
 
 def eval_command(run: SweepRun, eval_args: list[str], device: str) -> list[str]:
-    """Return the evaluation command of one run's last.pth (writes last_eval.{json,md,npz} beside it)."""
-    return [sys.executable, str(REPO_ROOT / "tools" / "evaluate.py"), "--checkpoint", str(run.checkpoint),
-            "--data-root", str(run.data_root), "--device", device, "--no-progress", *eval_args]
+    """Return the evaluation command of a run's last.pth (writes last_eval.{json,md,npz})."""
+    return [
+        sys.executable,
+        str(REPO_ROOT / "tools" / "evaluate.py"),
+        "--checkpoint",
+        str(run.checkpoint),
+        "--data-root",
+        str(run.data_root),
+        "--device",
+        device,
+        "--no-progress",
+        *eval_args,
+    ]
 
 
 def run_command(command: list[str], log: str, env: dict) -> float:
@@ -108,25 +145,42 @@ def run_command(command: list[str], log: str, env: dict) -> float:
     with open(log, "a") as out:
         out.write(f"$ {shlex.join(command)}\n")
         out.flush()
-        done = subprocess.run(command, cwd=REPO_ROOT, env={**os.environ, **env}, stdout=out,
-                              stderr=subprocess.STDOUT)
+        done = subprocess.run(
+            command, cwd=REPO_ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
+        )
     if done.returncode != 0:
         tail = "".join(Path(log).read_text().splitlines(keepends=True)[-15:])
-        raise RuntimeError(f"exit code {done.returncode}: {shlex.join(command)}\n--- end of {log} ---\n{tail}")
+        raise RuntimeError(
+            f"exit code {done.returncode}: {shlex.join(command)}\n--- end of {log} ---\n{tail}"
+        )
     return time.perf_counter() - start
 
 
-def make_executor(kind: str, folder: Path, *, jobs: int = 1, nproc: int = 0, partition: str | None = None,
-                  timeout_min: int = 24 * 60, cpus_per_task: int = 8):
-    """Return an executor with submit(fn, *args) -> job whose .result() waits (see the module docstring)."""
+def make_executor(
+    kind: str,
+    folder: Path,
+    *,
+    jobs: int = 1,
+    nproc: int = 0,
+    partition: str | None = None,
+    timeout_min: int = 24 * 60,
+    cpus_per_task: int = 8,
+):
+    """Return an executor: submit(fn, *args) -> a job whose .result() waits (see the module doc)."""
     if kind == "local":
         return concurrent.futures.ThreadPoolExecutor(max_workers=jobs)
     import submitit  # the optional `sweep` extra; only these two executors need it
 
     if kind == "slurm":
         executor = submitit.AutoExecutor(folder=folder)
-        executor.update_parameters(timeout_min=timeout_min, nodes=1, tasks_per_node=1, gpus_per_node=nproc,
-                                   cpus_per_task=cpus_per_task, slurm_partition=partition)
+        executor.update_parameters(
+            timeout_min=timeout_min,
+            nodes=1,
+            tasks_per_node=1,
+            gpus_per_node=nproc,
+            cpus_per_task=cpus_per_task,
+            slurm_partition=partition,
+        )
     elif kind == "submitit-local":
         executor = submitit.LocalExecutor(folder=folder)
         executor.update_parameters(timeout_min=timeout_min)
@@ -136,32 +190,45 @@ def make_executor(kind: str, folder: Path, *, jobs: int = 1, nproc: int = 0, par
 
 
 def execute(executor, tasks, say=print) -> dict:
-    """Return {name: seconds} after running every (name, command, log, env) task; a failure stops the sweep."""
-    jobs = {name: executor.submit(run_command, command, log, env) for name, command, log, env in tasks}
+    """Return {name: seconds} after running every (name, command, log, env) task; failures raise."""
+    jobs = {
+        name: executor.submit(run_command, command, log, env) for name, command, log, env in tasks
+    }
     seconds, failed = {}, []
     for name, job in jobs.items():
         try:
             seconds[name] = job.result()
             say(f"  {name}: done in {seconds[name]:.0f} s")
-        except Exception as err:  # a run's failure is reported with its log, the others still finish
+        except (
+            Exception
+        ) as err:  # a run's failure is reported with its log, the others still finish
             failed.append(f"{name}: {err}")
     if failed:
-        raise UserError("some runs failed (fix the cause and run the sweep again: finished runs are kept):\n"
-                        + "\n".join(failed))
+        raise UserError(
+            "some runs failed (fix the cause and run the sweep again: finished runs are kept):\n"
+            + "\n".join(failed)
+        )
     return seconds
 
 
 def _tasks(runs, commands, logs, env):
-    return [(run.name, command, str(logs / f"{run.name}_{kind}.log"), env) for run, (kind, command) in
-            zip(runs, commands)]
+    return [
+        (run.name, command, str(logs / f"{run.name}_{kind}.log"), env)
+        for run, (kind, command) in zip(runs, commands)
+    ]
 
 
 def compare_paddings(runs, paddings, out: Path, *, resamples=2000, seed=0, say=print) -> list[dict]:
-    """Return the comparison of every padding against the first, saved as out/comparison[_<b>].{json,md}."""
+    """Return each padding's comparison with the first, saved as out/comparison[_<b>].{json,md}."""
     results = []
-    groups = {p: Group(p, [f"seed {r.seed}" for r in runs if r.padding == p],
-                       [read_stats(r.run_dir / "last_eval.npz")[0][1] for r in runs if r.padding == p])
-              for p in paddings}
+    groups = {
+        p: Group(
+            p,
+            [f"seed {r.seed}" for r in runs if r.padding == p],
+            [read_stats(r.run_dir / "last_eval.npz")[0][1] for r in runs if r.padding == p],
+        )
+        for p in paddings
+    }
     for other in paddings[1:]:
         result = compare(groups[paddings[0]], groups[other], resamples=resamples, seed=seed)
         stem = out / ("comparison" if len(paddings) == 2 else f"comparison_{other}")
@@ -174,16 +241,33 @@ def compare_paddings(runs, paddings, out: Path, *, resamples=2000, seed=0, say=p
     return results
 
 
-def run_sweep(config, *, seeds, paddings, overrides=(), out=None, executor="local", jobs=1, nproc=0,
-              partition=None, timeout_min=24 * 60, eval_args=(), eval_device=None, resamples=2000,
-              say=print) -> dict:
-    """Return {"runs", "trained", "evaluated", "seconds", "comparisons"} after bringing the grid up to date.
+def run_sweep(
+    config,
+    *,
+    seeds,
+    paddings,
+    overrides=(),
+    out=None,
+    executor="local",
+    jobs=1,
+    nproc=0,
+    partition=None,
+    timeout_min=24 * 60,
+    eval_args=(),
+    eval_device=None,
+    resamples=2000,
+    say=print,
+) -> dict:
+    """Return {"runs", "trained", "evaluated", "seconds", "comparisons"} with the grid up to date.
 
     Train what is missing or interrupted, evaluate what is newer than its evaluation, then compare
-    each padding with the first. A grid with nothing to do is left alone, and the saved comparison printed.
+    each padding with the first. A grid with nothing to do is left alone; its saved comparison is
+    printed.
     """
     if len(paddings) < 2:
-        raise UserError(f"--paddings {' '.join(paddings)}: a comparison needs two paddings, e.g. zeros partial")
+        raise UserError(
+            f"--paddings {' '.join(paddings)}: a comparison needs two paddings, e.g. zeros partial"
+        )
     out = repo_path(out or f"checkpoints/sweeps/{Path(config).stem}")
     runs = plan_runs(config, seeds, paddings, list(overrides), out)
     eval_args = list(eval_args)
@@ -193,39 +277,71 @@ def run_sweep(config, *, seeds, paddings, overrides=(), out=None, executor="loca
     to_train = [r for r in runs if done[r.name] < r.iterations]
     same_eval = state.get("eval_args") == eval_args
     to_eval = [r for r in runs if r in to_train or not same_eval or not evaluation_current(r)]
-    summary = {"runs": [r.name for r in runs], "trained": [r.name for r in to_train],
-               "evaluated": [r.name for r in to_eval], "seconds": {}}
-    saved = [out / "comparison.md"] if len(paddings) == 2 else [out / f"comparison_{p}.md" for p in paddings[1:]]
+    summary = {
+        "runs": [r.name for r in runs],
+        "trained": [r.name for r in to_train],
+        "evaluated": [r.name for r in to_eval],
+        "seconds": {},
+    }
+    saved = (
+        [out / "comparison.md"]
+        if len(paddings) == 2
+        else [out / f"comparison_{p}.md" for p in paddings[1:]]
+    )
     if not to_train and not to_eval and all(p.is_file() for p in saved):
-        say(f"all {len(runs)} runs under {out} are trained and evaluated; nothing to do. The saved comparison:")
+        say(
+            f"all {len(runs)} runs under {out} are trained and evaluated; nothing to do. The "
+            f"saved comparison:"
+        )
         for path in saved:
             say(path.read_text())
         summary["comparisons"] = []
         return summary
-    pool = make_executor(executor, out / "submitit", jobs=jobs, nproc=nproc, partition=partition,
-                         timeout_min=timeout_min)
+    pool = make_executor(
+        executor,
+        out / "submitit",
+        jobs=jobs,
+        nproc=nproc,
+        partition=partition,
+        timeout_min=timeout_min,
+    )
     # One OpenMP thread per run when several share this machine's cores.
     env = {"OMP_NUM_THREADS": "1"} if executor != "slurm" and jobs > 1 else {}
     logs = out / "logs"
     if to_train:
-        say(f"training {len(to_train)} of {len(runs)} runs, {jobs if executor == 'local' else 'all'} at once "
-            f"(output in {logs}/):")
+        say(
+            f"training {len(to_train)} of {len(runs)} runs, "
+            f"{jobs if executor == 'local' else 'all'} at once "
+            f"(output in {logs}/):"
+        )
         for run in to_train:
             what = f"resumes at iteration {done[run.name]}" if done[run.name] else "starts"
             say(f"  {run.name} {what}: {shlex.join(train_command(config, run, nproc))}")
-        seconds = execute(pool, _tasks(to_train, [("train", train_command(config, r, nproc)) for r in to_train],
-                                       logs, env), say)
+        seconds = execute(
+            pool,
+            _tasks(
+                to_train, [("train", train_command(config, r, nproc)) for r in to_train], logs, env
+            ),
+            say,
+        )
         summary["seconds"].update({f"train {k}": v for k, v in seconds.items()})
     if to_eval:
         device = eval_device or ("cuda" if executor == "slurm" else "cpu")
         say(f"evaluating {len(to_eval)} runs: tools/evaluate.py {shlex.join(eval_args)}")
-        seconds = execute(pool, _tasks(to_eval, [("eval", eval_command(r, eval_args, device)) for r in to_eval],
-                                       logs, env), say)
+        seconds = execute(
+            pool,
+            _tasks(
+                to_eval, [("eval", eval_command(r, eval_args, device)) for r in to_eval], logs, env
+            ),
+            say,
+        )
         summary["seconds"].update({f"evaluate {k}": v for k, v in seconds.items()})
         tmp = state_path.with_name(".sweep.json.tmp")
         tmp.write_text(json.dumps({"config": str(config), "eval_args": eval_args}, indent=1) + "\n")
         tmp.replace(state_path)
     if isinstance(pool, concurrent.futures.Executor):
         pool.shutdown()
-    summary["comparisons"] = compare_paddings(runs, list(paddings), out, resamples=resamples, say=say)
+    summary["comparisons"] = compare_paddings(
+        runs, list(paddings), out, resamples=resamples, say=say
+    )
     return summary

@@ -19,6 +19,7 @@ with a nonzero denominator counted, exactly as the aggregate metric. One bootstr
 The interval is the percentile interval of the resampled values. Every draw comes from one
 numpy Generator seeded by `seed`, so the same inputs give the same numbers.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -30,6 +31,7 @@ import numpy as np
 @dataclass
 class GroupStats:
     """One group's numbers per column (K) and per column and class (K, C), in percent."""
+
     runs: np.ndarray  # (m, K) each run's score
     class_runs: np.ndarray  # (m, K, C) each run's per-class ratio (NaN: class absent)
     resampled: np.ndarray  # (R, K) the group mean in each resample
@@ -58,8 +60,38 @@ def ratio_scores(numerator, denominator):
 
 
 # Student's t 0.975 quantiles for 1..30 degrees of freedom; the normal one is Z975.
-T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
-        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+T975 = (
+    12.706,
+    4.303,
+    3.182,
+    2.776,
+    2.571,
+    2.447,
+    2.365,
+    2.306,
+    2.262,
+    2.228,
+    2.201,
+    2.179,
+    2.160,
+    2.145,
+    2.131,
+    2.120,
+    2.110,
+    2.101,
+    2.093,
+    2.086,
+    2.080,
+    2.074,
+    2.069,
+    2.064,
+    2.060,
+    2.056,
+    2.052,
+    2.048,
+    2.045,
+    2.042,
+)
 Z975 = 1.959964
 
 
@@ -68,22 +100,24 @@ def t975(df: int) -> float:
     if df <= len(T975):
         return T975[df - 1]
     z = Z975
-    return z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df ** 2)
+    return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
 
 
 def seed_factor(group_sizes, m):
-    """Return the factor on a group's drawn-runs deviation (see the module docstring); 0 for one run."""
+    """Return the factor on a group's drawn-runs deviation (see the module doc); 0 for one run."""
     df = sum(k - 1 for k in group_sizes)
     return 0.0 if m < 2 else np.sqrt(m / (m - 1)) * t975(df) / Z975
 
 
 def _group_mean(values, picks, factor):
-    # values (r, m, ...), picks (r, m): the mean over all runs plus the scaled deviation of the drawn runs.
+    # values (r, m, ...), picks (r, m): the mean over all runs + the drawn runs' scaled deviation.
     r, m = picks.shape
     mean = values.mean(1)
     if m == 1:
         return mean
-    drawn = np.take_along_axis(values, picks.reshape(r, m, *([1] * (values.ndim - 2))), axis=1).mean(1)
+    drawn = np.take_along_axis(
+        values, picks.reshape(r, m, *([1] * (values.ndim - 2))), axis=1
+    ).mean(1)
     return mean + factor * (drawn - mean)
 
 
@@ -95,7 +129,9 @@ def draw_resamples(rng, resamples, num_images, group_sizes):
 
 
 def bootstrap_groups(groups, *, resamples=2000, seed=0, chunk=200):
-    """Return a GroupStats per group; groups: (numerator, denominator) int arrays (runs, N, K, C), same N, K, C.
+    """Return a GroupStats per group of (numerator, denominator) int arrays (runs, N, K, C).
+
+    Every group has the same images N, columns K and classes C.
 
     Resample r of every group uses the same image counts, so group differences are paired.
     """
@@ -113,7 +149,7 @@ def bootstrap_groups(groups, *, resamples=2000, seed=0, chunk=200):
         m = len(numerator)
         factor = seed_factor(sizes, m)
         runs, class_runs = ratio_scores(numerator.sum(1), denominator.sum(1))
-        # (N, m * K * C): one matrix product sums every run, column and class of a chunk of resamples.
+        # (N, m * K * C): one matrix product sums every run, column and class of a chunk.
         flat_num = np.moveaxis(numerator, 1, 0).reshape(num_images, -1).astype(np.float64)
         flat_den = np.moveaxis(denominator, 1, 0).reshape(num_images, -1).astype(np.float64)
         resampled = np.empty((resamples, num_columns))
@@ -122,7 +158,9 @@ def bootstrap_groups(groups, *, resamples=2000, seed=0, chunk=200):
             stop = min(start + chunk, resamples)
             weights = counts[start:stop].astype(np.float64)
             shape = (stop - start, m, num_columns, num_classes)
-            score, per_class = ratio_scores((weights @ flat_num).reshape(shape), (weights @ flat_den).reshape(shape))
+            score, per_class = ratio_scores(
+                (weights @ flat_num).reshape(shape), (weights @ flat_den).reshape(shape)
+            )
             resampled[start:stop] = _group_mean(score, pick[start:stop], factor)
             with np.errstate(invalid="ignore"):
                 class_resampled[start:stop] = _group_mean(per_class, pick[start:stop], factor)
@@ -131,7 +169,7 @@ def bootstrap_groups(groups, *, resamples=2000, seed=0, chunk=200):
 
 
 def percentile_interval(values):
-    """Return the 95% interval (2.5th, 97.5th percentiles) of resampled values along axis 0, ignoring NaN."""
+    """Return the 95% interval (2.5th, 97.5th percentiles) of resamples (axis 0), NaN ignored."""
     tail = 2.5  # 95% only: seed_factor's t quantile is the 0.975 one
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a class absent from every resample: NaN

@@ -6,6 +6,7 @@ group, the difference of means -- gets a 95% interval of the difference from the
 hierarchical bootstrap of seg.evaluation.bootstrap, for every column (mode x leave-out
 proportion, mode x distance band) and class.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,39 +20,52 @@ from seg.evaluation.bootstrap import bootstrap_groups, percentile_interval
 from seg.evaluation.per_image import PerImageStats, load_per_image
 from seg.utils.errors import UserError
 
-MODE_TITLES = {"regular": "Regular", "tile": "0 Tile overlap", "tile_overlap": "1/3 Tile overlap",
-               "predictions": "Predictions"}
+MODE_TITLES = {
+    "regular": "Regular",
+    "tile": "0 Tile overlap",
+    "tile_overlap": "1/3 Tile overlap",
+    "predictions": "Predictions",
+}
 IDENTITY = ("split", "fold", "data_root")  # what must agree, besides the image list, to pair runs
 
 
 @dataclass
 class Group:
     """Runs of one group: labels and per-image statistics, in the order given."""
+
     name: str
     labels: list[str]
     stats: list[PerImageStats]
 
 
 def read_stats(path) -> list[tuple[str, PerImageStats]]:
-    """Return [(label, stats)] of an input: a run folder, an evaluation .json, or a per-image .npz."""
+    """Return [(label, stats)] of a run folder, an evaluation .json or a per-image .npz."""
     path = Path(path)
     if path.is_dir():
         found = sorted(path.glob("*_eval.npz"))
         if len(found) != 1:
-            raise UserError(f"{path}: expected one *_eval.npz in the run folder, found {len(found)} — evaluate its "
-                            f"checkpoint with tools/evaluate.py or pass the .npz itself")
+            raise UserError(
+                f"{path}: expected one *_eval.npz in the run folder, found {len(found)} — "
+                f"evaluate its "
+                f"checkpoint with tools/evaluate.py or pass the .npz itself"
+            )
         path = found[0]
     if path.suffix == ".npz":
         stats = load_per_image(path)
         return [(stats.meta.get("name") or path.stem, stats)]
     if path.suffix != ".json" or not path.is_file():
-        raise UserError(f"{path}: not a run folder, evaluation .json or per-image .npz of tools/evaluate.py")
+        raise UserError(
+            f"{path}: not a run folder, evaluation .json or per-image .npz of tools/evaluate.py"
+        )
     data = json.loads(path.read_text())
     out = []
     for run in data.get("runs", [data]):
         if "per_image" not in run:
-            raise UserError(f"{path}: run {run.get('name', '?')} has no per-image statistics — evaluate it again "
-                            f"with tools/evaluate.py, which writes <checkpoint>_eval.npz")
+            raise UserError(
+                f"{path}: run {run.get('name', '?')} has no per-image statistics — evaluate it "
+                f"again "
+                f"with tools/evaluate.py, which writes <checkpoint>_eval.npz"
+            )
         stats = load_per_image(run["per_image"])
         out.append((run.get("name") or stats.meta.get("name") or path.stem, stats))
     return out
@@ -66,7 +80,7 @@ def load_group(name, paths) -> Group:
 
 
 def check_pairable(groups) -> list[str]:
-    """Return the columns every run has; a UserError names the first run evaluated on other images or data."""
+    """Return the columns all runs have; a UserError names a run scored on other images or data."""
     (ref_group, ref_label, ref) = (groups[0].name, groups[0].labels[0], groups[0].stats[0])
     for group in groups:
         for label, stats in zip(group.labels, group.stats):
@@ -74,37 +88,58 @@ def check_pairable(groups) -> list[str]:
             for key in IDENTITY:
                 a, b = ref.meta.get(key), stats.meta.get(key)
                 if a is not None and b is not None and a != b:
-                    raise UserError(f"{where} was evaluated with {key} {b}, {ref_group}/{ref_label} with {key} {a} "
-                                    f"— evaluate every run on the same {key} (tools/evaluate.py --{key.replace('_', '-')})")
+                    raise UserError(
+                        f"{where} was evaluated with {key} {b}, {ref_group}/{ref_label} with "
+                        f"{key} {a} "
+                        f"— evaluate every run on the same {key} (tools/evaluate.py "
+                        f"--{key.replace('_', '-')})"
+                    )
             if stats.images != ref.images:
                 extra = sorted(set(stats.images) - set(ref.images))[:2]
                 missing = sorted(set(ref.images) - set(stats.images))[:2]
-                detail = (f"{len(stats.images)} vs {len(ref.images)} images" if len(stats.images) != len(ref.images)
-                          else "the same number of images in another order" if not extra
-                          else f"images {extra} instead of {missing}")
-                raise UserError(f"{where} and {ref_group}/{ref_label} were evaluated on different images ({detail}) "
-                                f"— the comparison pairs images, so evaluate every run on the same split, fold and "
-                                f"--num-images")
+                detail = (
+                    f"{len(stats.images)} vs {len(ref.images)} images"
+                    if len(stats.images) != len(ref.images)
+                    else "the same number of images in another order"
+                    if not extra
+                    else f"images {extra} instead of {missing}"
+                )
+                raise UserError(
+                    f"{where} and {ref_group}/{ref_label} were evaluated on different images "
+                    f"({detail}) "
+                    f"— the comparison pairs images, so evaluate every run on the same split, "
+                    f"fold and "
+                    f"--num-images"
+                )
             if stats.classes != ref.classes:
-                raise UserError(f"{where} scores classes {stats.classes[:3]}..., {ref_group}/{ref_label} "
-                                f"{ref.classes[:3]}... — compare runs of the same label set")
+                raise UserError(
+                    f"{where} scores classes {stats.classes[:3]}..., {ref_group}/{ref_label} "
+                    f"{ref.classes[:3]}... — compare runs of the same label set"
+                )
     columns = [c for c in ref.columns if all(c in s.columns for g in groups for s in g.stats)]
     if not columns:
-        raise UserError("the runs share no evaluation column (mode, leave-out, band) — evaluate them with the same "
-                        "--modes and --leave-out")
+        raise UserError(
+            "the runs share no evaluation column (mode, leave-out, band) — evaluate them with the "
+            "same "
+            "--modes and --leave-out"
+        )
     return columns
 
 
 def _stack(group, columns):
     index = [[s.columns.index(c) for c in columns] for s in group.stats]
-    return (np.stack([s.intersection[:, i] for s, i in zip(group.stats, index)]),
-            np.stack([s.union[:, i] for s, i in zip(group.stats, index)]))
+    return (
+        np.stack([s.intersection[:, i] for s, i in zip(group.stats, index)]),
+        np.stack([s.union[:, i] for s, i in zip(group.stats, index)]),
+    )
 
 
 def compare(group_a: Group, group_b: Group, *, resamples=2000, seed=0) -> dict:
-    """Return every number of the comparison (B - A) as plain lists: per run, per group, difference, intervals."""
+    """Return every number of the comparison (B - A) as lists: runs, groups, difference, CIs."""
     columns = check_pairable([group_a, group_b])
-    a, b = bootstrap_groups([_stack(group_a, columns), _stack(group_b, columns)], resamples=resamples, seed=seed)
+    a, b = bootstrap_groups(
+        [_stack(group_a, columns), _stack(group_b, columns)], resamples=resamples, seed=seed
+    )
     diff = b.mean - a.mean
     low, high = percentile_interval(b.resampled - a.resampled)
     class_low, class_high = percentile_interval(b.class_resampled - a.class_resampled)
@@ -112,18 +147,34 @@ def compare(group_a: Group, group_b: Group, *, resamples=2000, seed=0) -> dict:
 
     def group_dict(group, stats):
         band_low, band_high = percentile_interval(stats.resampled)
-        return {"name": group.name, "runs": group.labels, "seeds": [s.meta.get("seed") for s in group.stats],
-                "scores": _plain(stats.runs), "mean": _plain(stats.mean), "std": _plain(stats.std),
-                "interval": [_plain(band_low), _plain(band_high)],
-                "class_mean": _plain(_nanmean(stats.class_runs))}
+        return {
+            "name": group.name,
+            "runs": group.labels,
+            "seeds": [s.meta.get("seed") for s in group.stats],
+            "scores": _plain(stats.runs),
+            "mean": _plain(stats.mean),
+            "std": _plain(stats.std),
+            "interval": [_plain(band_low), _plain(band_high)],
+            "class_mean": _plain(_nanmean(stats.class_runs)),
+        }
 
     ref = group_a.stats[0]
-    return {"a": group_dict(group_a, a), "b": group_dict(group_b, b), "columns": columns, "classes": ref.classes,
-            "num_images": len(ref.images), "split": ref.meta.get("split"), "fold": ref.meta.get("fold"),
-            "resamples": resamples, "seed": seed,
-            "diff": _plain(diff), "interval": [_plain(low), _plain(high)],
-            "class_diff": _plain(class_diff), "class_interval": [_plain(class_low), _plain(class_high)],
-            "images_only": len(group_a.stats) == 1 or len(group_b.stats) == 1}
+    return {
+        "a": group_dict(group_a, a),
+        "b": group_dict(group_b, b),
+        "columns": columns,
+        "classes": ref.classes,
+        "num_images": len(ref.images),
+        "split": ref.meta.get("split"),
+        "fold": ref.meta.get("fold"),
+        "resamples": resamples,
+        "seed": seed,
+        "diff": _plain(diff),
+        "interval": [_plain(low), _plain(high)],
+        "class_diff": _plain(class_diff),
+        "class_interval": [_plain(class_low), _plain(class_high)],
+        "images_only": len(group_a.stats) == 1 or len(group_b.stats) == 1,
+    }
 
 
 def _nanmean(values):

@@ -1,9 +1,10 @@
-"""Synthetic per-image counts with a known answer, for checking the bootstrap's intervals by simulation.
+"""Synthetic per-image counts with a known answer, to check the bootstrap's intervals by simulation.
 
 Each image has a union of pixels per class; a run's intersection is union x p, where p is the
 image's base ratio plus the group's shift, a per-image group effect (the paired difference
 varies from image to image), a per-run seed offset and per-image run noise.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,9 +12,22 @@ import numpy as np
 from seg.evaluation.bootstrap import bootstrap_groups, percentile_interval
 
 
-def simulate_groups(rng, *, runs=(3, 3), images=100, columns=1, classes=3, shift=0.0, seed_sd=0.0,
-                    image_sd=0.05, noise_sd=0.0):
-    """Return [(intersection, union)] int64 (runs, images, columns, classes) per group; B - A is `shift`."""
+def simulate_groups(
+    rng,
+    *,
+    runs=(3, 3),
+    images=100,
+    columns=1,
+    classes=3,
+    shift=0.0,
+    seed_sd=0.0,
+    image_sd=0.05,
+    noise_sd=0.0,
+):
+    """Return [(intersection, union)] int64 (runs, images, columns, classes) per group.
+
+    B's ratios are A's plus `shift` (plus noise), so the true difference of the means is about 100 * shift.
+    """
     union = rng.integers(500, 1500, size=(images, columns, classes))
     base = rng.uniform(0.4, 0.8, size=(images, columns, classes))
     paired = rng.normal(0.0, image_sd, size=(images, columns, classes))
@@ -30,7 +44,7 @@ def simulate_groups(rng, *, runs=(3, 3), images=100, columns=1, classes=3, shift
 
 
 def coverage(trials, *, resamples=500, seed=0, truth=0.0, **kwargs):
-    """Return the share of trials whose interval of B - A holds `truth`, and the share excluding 0."""
+    """Return the share of trials whose interval of B - A holds `truth`, and the share without 0."""
     rng = np.random.default_rng(seed)
     holds = excludes = 0
     for trial in range(trials):
