@@ -82,7 +82,7 @@ def test_local_sweep_trains_resumes_skips_and_compares(data, tmp_path):
     )
     text = "\n".join(said)
     assert summary["trained"] == ["zeros_seed0", "partial_seed0"]
-    assert f"partial_seed0 resumes at iteration {stopped}" in text
+    assert f"partial_seed0 (resumes at iteration {stopped})" in text
     for name in summary["runs"]:
         assert load_checkpoint(out / name / "last.pth")["iteration"] >= 3
         assert (out / name / "last_eval.npz").is_file()

@@ -315,8 +315,8 @@ def run_sweep(
             f"(output in {logs}/):"
         )
         for run in to_train:
-            what = f"resumes at iteration {done[run.name]}" if done[run.name] else "starts"
-            say(f"  {run.name} {what}: {shlex.join(train_command(config, run, nproc))}")
+            what = f"resumes at iteration {done[run.name]}" if done[run.name] else "new"
+            say(f"  {run.name} ({what}): {shlex.join(train_command(config, run, nproc))}")
         seconds = execute(
             pool,
             _tasks(
