@@ -148,7 +148,7 @@ def test_cross_test_diagonal_is_each_runs_own_evaluation(tiny_runs):
 
 @pytest.mark.slow
 def test_per_image_hits_of_last_pth_give_its_top1(tiny_runs):
-    # The saved hits are last.pth's: their mean is the top-1 of an independent plain loop over the PNGs.
+    # The saved hits are last.pth's: their mean is the top-1 of an independent loop over the PNGs.
     from seg.classification.intervals import PER_IMAGE
     from seg.evaluation.per_image import load_per_image
     for name, padding in (("replicate", "replicate"), ("partial", "partial")):

@@ -7,7 +7,7 @@ from seg.engine import distributed as dist
 
 
 def topk_hits(logits: torch.Tensor, target: torch.Tensor, ks=(1, 5)) -> torch.Tensor:
-    """Returns a bool tensor (N, len(ks)): whether each sample's target is among its top-k logits, per k.
+    """Returns a bool (N, len(ks)): whether each sample's target is among its top-k logits, per k.
 
     k larger than the number of classes counts every sample (top-5 of a 4-class problem is 100%).
     Ties are broken by torch.topk, as in the official PyTorch ImageNet example.
@@ -19,7 +19,7 @@ def topk_hits(logits: torch.Tensor, target: torch.Tensor, ks=(1, 5)) -> torch.Te
 
 
 def topk_correct(logits: torch.Tensor, target: torch.Tensor, ks=(1, 5)) -> torch.Tensor:
-    """Returns a float64 tensor of how many samples have their target among the top-k logits, per k."""
+    """Returns a float64 tensor: how many samples have their target among the top-k logits, per k."""
     return topk_hits(logits, target, ks).sum(0).double()
 
 

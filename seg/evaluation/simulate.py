@@ -26,7 +26,8 @@ def simulate_groups(
 ):
     """Return [(intersection, union)] int64 (runs, images, columns, classes) per group.
 
-    B's ratios are A's plus `shift` (plus noise), so the true difference of the means is about 100 * shift.
+    B's ratios are A's plus `shift` (plus noise): the true difference of the means is about
+    100 * shift.
     """
     union = rng.integers(500, 1500, size=(images, columns, classes))
     base = rng.uniform(0.4, 0.8, size=(images, columns, classes))
