@@ -1,4 +1,4 @@
-"""Top-1 intervals over images and seeds beside the paper's tables 2/3, on hits with a known answer."""
+"""Top-1 intervals over images and seeds beside the paper's tables 2/3, on known hits."""
 import importlib.util
 import json
 

@@ -19,7 +19,7 @@ def topk_hits(logits: torch.Tensor, target: torch.Tensor, ks=(1, 5)) -> torch.Te
 
 
 def topk_correct(logits: torch.Tensor, target: torch.Tensor, ks=(1, 5)) -> torch.Tensor:
-    """Returns a float64 tensor: how many samples have their target among the top-k logits, per k."""
+    """Returns a float64 tensor: how many samples have their target in the top-k logits, per k."""
     return topk_hits(logits, target, ks).sum(0).double()
 
 

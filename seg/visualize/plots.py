@@ -180,14 +180,15 @@ def _modes_of(comparison, kind):
 
 
 def leave_out_band_figure(comparison):
-    """Return (figure, series): each group's mean mIoU (%) vs center leave-out, with its 95% band."""
+    """Return (figure, series): each group's mean mIoU (%) vs center leave-out, 95% band."""
     fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
     series, ticks = {}, {}
 
     def proportion(column):
         return parse_leave_out(column.split("/", 2)[2])
 
-    by_mode = {mode: sorted((c for c in comparison["columns"] if c.startswith(f"{mode}/leave_out/")),
+    columns = comparison["columns"]
+    by_mode = {mode: sorted((c for c in columns if c.startswith(f"{mode}/leave_out/")),
                             key=proportion)
                for mode in _modes_of(comparison, "leave_out")}
     modes = [mode for mode, columns in by_mode.items() if len(columns) > 1]  # a curve needs two
