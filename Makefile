@@ -3,22 +3,29 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The package with every extra the tests use, at the versions this project is tested with.
+INSTALL := $(PY) -m pip install --quiet -c constraints.txt -e ".[all]"
 
-.PHONY: demo test test-fast venv clean-venv
+.PHONY: demo test test-fast lint venv clean-venv
 
 venv: $(STAMP)
 
-# Reinstall when the package metadata changes; pip takes torch/torchvision from the local disk here.
-$(STAMP): setup.cfg pyproject.toml
+# Reinstall when the package metadata or the pins change.
+$(STAMP): setup.cfg pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -e .
+	$(INSTALL)
 	touch $(STAMP)
 
-test: $(STAMP)
+# Style (ruff, line length 100) and the one-way layers of setup.cfg (import-linter).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check seg tools tests datasets
+	$(VENV)/bin/lint-imports
+
+test: lint
 	$(PY) -m pytest -q tests
 
 # Everything but the end-to-end tests marked slow.
-test-fast: $(STAMP)
+test-fast: lint
 	$(PY) -m pytest -q -m "not slow" tests
 
 demo: $(STAMP)

@@ -6,20 +6,20 @@ Optional: the dataset maps labelIds on the fly, but reading prepared files skips
 """
 import argparse
 import sys
-from pathlib import Path
 
 import cv2
 from tqdm import tqdm
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from any directory without installing
-
-from seg.data.cityscapes import read_label  # noqa: E402
-from seg.data.root import resolve_data_root  # noqa: E402
+from seg.data.cityscapes import read_label
+from seg.data.root import resolve_data_root
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-root", help="Cityscapes root (default: $CITYSCAPES_DATASET, else datasets/cityscapes)")
+    parser.add_argument(
+        "--data-root",
+        help="Cityscapes root (default: $CITYSCAPES_DATASET, else datasets/cityscapes)",
+    )
     root = resolve_data_root(parser.parse_args(argv).data_root)
     files = sorted(root.glob("gt*/*/*/*_labelIds.png"))
     if not files:

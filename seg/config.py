@@ -19,7 +19,8 @@ import yaml
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 
-# Values checked beyond their type; model names and paddings are checked by build_model / seg.layers.
+# Values checked beyond their type; model names and paddings are checked by build_model /
+# seg.layers.
 CHOICES = {
     "train.amp": ("auto", "off", "bf16", "fp16"),
     "train.device": ("auto", "cpu", "cuda"),
@@ -33,20 +34,24 @@ class ModelConfig:
     num_classes: int = 19  # Cityscapes trainIds; 255 is ignored
     padding: str = "partial"  # zeros | reflect | replicate | circular | partial
     output_stride: int = 8  # the paper's encoder stride
-    aspp_pool_size: Optional[int] = None  # None: ASPP image pooling over the whole map, as the paper
-    pretrained_backbone: Optional[str] = None  # None: from scratch (paper table 5); else an ImageNet checkpoint
+    # None: ASPP image pooling over the whole map, as the paper
+    aspp_pool_size: Optional[int] = None
+    # None: from scratch (paper table 5); else an ImageNet checkpoint
+    pretrained_backbone: Optional[str] = None
 
 
 @dataclass
 class DataConfig:
     """Where the Cityscapes tree is and how training crops are drawn from it."""
-    root: Optional[str] = None  # None: $CITYSCAPES_DATASET, else datasets/cityscapes (repo-relative)
+    # None: $CITYSCAPES_DATASET, else datasets/cityscapes (repo-relative)
+    root: Optional[str] = None
     fold: int = 0  # 18/3 city split; 0 is the official train/val split
     crop_size: int = 896  # paper: 896 for ResNet50, 736 for WRN38
     scale_range: tuple[float, float] = (0.5, 2.0)  # random scaling before the crop
     coarse: bool = True  # add the 20k train_extra coarse images, as the paper
     class_uniform_fraction: float = 0.5  # share of crops centred on a uniformly drawn class
-    color_jitter: float = 0.25  # paper's value: brightness, contrast, saturation and hue (hue +-0.25 turn = +-90 deg)
+    # paper's value: brightness, contrast, saturation and hue (hue +-0.25 turn = +-90 deg)
+    color_jitter: float = 0.25
     num_workers: int = 4  # loader processes per training process
 
 
@@ -59,13 +64,15 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 1e-4
     poly_power: float = 1.0  # lr = base * (1 - it / iterations) ** power, stepped every iteration
-    seed: int = 0  # seeds weights, data order and augmentation; rank r uses seed + r for its own RNGs
+    # seeds weights, data order and augmentation; rank r uses seed + r for its own RNGs
+    seed: int = 0
     amp: str = "auto"  # auto: bf16 (or fp16 + GradScaler) on CUDA, off on the CPU
     channels_last: bool = False  # NHWC memory format; faster on recent GPUs
     device: str = "auto"  # auto: cuda when available
     log_every: int = 20  # iterations between logged scalars
     checkpoint_every: int = 1000  # iterations between last.pth writes (and always at the end)
-    resume: Optional[str] = None  # None: start fresh; "auto": last.pth of this run if present; or a path
+    # None: start fresh; "auto": last.pth of this run if present; or a path
+    resume: Optional[str] = None
 
 
 @dataclass
@@ -92,7 +99,8 @@ class Config:
 
 
 def repo_path(path) -> pathlib.Path:
-    """Returns `path`, taken from the repository root when relative (not from the working directory)."""
+    """Returns `path`, taken from the repository root when relative (not from the working
+    directory)."""
     path = pathlib.Path(path).expanduser()
     return path if path.is_absolute() else REPO_ROOT / path
 
@@ -102,20 +110,26 @@ class ConfigError(ValueError):
 
 
 def load_config(path, overrides: list[str] | tuple[str, ...] = (), *, schema=None):
-    """Returns the config (a `schema` instance, default Config) of a YAML file with `key=value` overrides on top.
+    """Returns the config (a `schema` instance, default Config) of a YAML file with `key=value`
+    overrides on top.
 
     The classification track passes its own dataclass as `schema`; the checks are the same.
     """
     schema = schema or Config
     path = pathlib.Path(path)
     if not path.is_file():
-        raise ConfigError(f"config file {path} not found — pass one of the files in {REPO_ROOT / 'configs'}")
+        raise ConfigError(
+            f"config file {path} not found — pass one of the files in {REPO_ROOT / 'configs'}"
+        )
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML ({err})") from None
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of sections (model, data, train, eval), got {type(raw).__name__}")
+        raise ConfigError(
+            f"{path}: expected a mapping of sections (model, data, train, eval), got "
+            f"{type(raw).__name__}"
+        )
     for item in overrides:
         key, sep, text = item.partition("=")
         if not sep or not key:
@@ -128,7 +142,8 @@ def load_config(path, overrides: list[str] | tuple[str, ...] = (), *, schema=Non
 
 
 def config_from_dict(raw: dict, source: str = "checkpoint", *, schema=None):
-    """Returns the config (default Config) stored in a checkpoint by config_to_dict (same checks as load_config)."""
+    """Returns the config (default Config) stored in a checkpoint by config_to_dict (same checks as
+    load_config)."""
     schema = schema or Config
     return _build(schema, raw, prefix="", source=source, root=schema)
 
@@ -166,23 +181,33 @@ def _set_dotted(raw: dict, key: str, value) -> None:
 
 def _build(cls, raw, *, prefix: str, source: str, root):
     if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: '{prefix.rstrip('.')}' must be a mapping of its fields, got {raw!r}")
+        raise ConfigError(
+            f"{source}: '{prefix.rstrip('.')}' must be a mapping of its fields, got {raw!r}"
+        )
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     for key in raw:
         if key not in names:
-            # first a key given in the wrong section ("resume=auto" for "train.resume=auto"), then a typo
+            # first a key given in the wrong section ("resume=auto" for "train.resume=auto"), then a
+            # typo
             close = [k for k in _dotted_keys(root) if k.rsplit(".", 1)[-1] == key]
-            close = close or [prefix + n for n in difflib.get_close_matches(str(key), names, n=1, cutoff=0.5)]
+            close = close or [
+                prefix + n for n in difflib.get_close_matches(str(key), names, n=1, cutoff=0.5)
+            ]
             hint = f" — did you mean '{close[0]}'?" if close else ""
-            raise ConfigError(f"{source}: unknown key '{prefix}{key}'{hint} (valid keys: {', '.join(prefix + n for n in names)})")
+            raise ConfigError(
+                f"{source}: unknown key '{prefix}{key}'{hint} (valid keys: "
+                f"{', '.join(prefix + n for n in names)})"
+            )
     values = {}
     for name in names:
         if name not in raw:
             continue
         kind = hints[name]
         if dataclasses.is_dataclass(kind):
-            values[name] = _build(kind, raw[name], prefix=f"{prefix}{name}.", source=source, root=root)
+            values[name] = _build(
+                kind, raw[name], prefix=f"{prefix}{name}.", source=source, root=root
+            )
         else:
             values[name] = _check(raw[name], kind, f"{prefix}{name}", source)
     return cls(**values)
@@ -192,7 +217,11 @@ def _dotted_keys(cls, prefix: str = "") -> list[str]:
     """Returns every leaf field of a config dataclass as a dotted key ("train.lr", ...)."""
     keys = []
     for name, kind in typing.get_type_hints(cls).items():
-        keys += _dotted_keys(kind, f"{prefix}{name}.") if dataclasses.is_dataclass(kind) else [prefix + name]
+        keys += (
+            _dotted_keys(kind, f"{prefix}{name}.")
+            if dataclasses.is_dataclass(kind)
+            else [prefix + name]
+        )
     return keys
 
 
@@ -202,7 +231,9 @@ def _check(value, kind, key: str, source: str):
         value = _parse_override(value, kind)
     out = _convert(value, kind)
     if out is _INVALID:
-        raise ConfigError(f"{source}: '{key}' must be {_type_name(kind)}, got {value!r} ({type(value).__name__})")
+        raise ConfigError(
+            f"{source}: '{key}' must be {_type_name(kind)}, got {value!r} ({type(value).__name__})"
+        )
     if key in CHOICES and out not in CHOICES[key]:
         raise ConfigError(f"{source}: '{key}' must be one of {CHOICES[key]}, got {out!r}")
     return out
@@ -269,4 +300,6 @@ def _type_name(kind) -> str:
         return "null"
     if origin is tuple:
         return "a list [" + ", ".join(_type_name(a) for a in typing.get_args(kind)) + "]"
-    return {bool: "true/false", int: "an integer", float: "a number", str: "a string"}.get(kind, str(kind))
+    return {bool: "true/false", int: "an integer", float: "a number", str: "a string"}.get(
+        kind, str(kind)
+    )

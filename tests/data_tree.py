@@ -5,8 +5,15 @@ import cv2
 import numpy as np
 
 
-def write_pair(root: Path, split: str, city: str, seq: int, image: np.ndarray, label_ids: np.ndarray | None,
-               annotation: str = "gtFine") -> tuple[Path, Path]:
+def write_pair(
+    root: Path,
+    split: str,
+    city: str,
+    seq: int,
+    image: np.ndarray,
+    label_ids: np.ndarray | None,
+    annotation: str = "gtFine",
+) -> tuple[Path, Path]:
     """Write <city>_<seq>_000019 image (RGB) and labelIds PNGs; return their paths."""
     stem = f"{city}_{seq:06d}_000019"
     image_path = root / "leftImg8bit" / split / city / f"{stem}_leftImg8bit.png"

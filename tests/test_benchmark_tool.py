@@ -7,13 +7,12 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn as nn
-
 from partial_reference import reference_partial_conv2d
+
 from seg.benchmark.inference import inference_variants
 from seg.benchmark.mask_conv import MaskConvPartialConv2d, clear_mask_conv_cache, use_padding
-from seg.benchmark.timing import interleaved_times, relative
-from seg.layers import PartialConv2d, get_padding_mode
-from seg.layers import ratio
+from seg.layers import PartialConv2d, get_padding_mode, ratio
+from seg.utils.timing import interleaved_times, relative
 
 spec = importlib.util.spec_from_file_location(
     "benchmark", Path(__file__).resolve().parents[1] / "tools" / "benchmark.py")

@@ -1,4 +1,5 @@
-"""Per-run numbers and the paper's tables 2/3 from known log files, checked against hand values and the paper."""
+"""Per-run numbers and the paper's tables 2/3 from known log files, checked against hand values and
+the paper."""
 import json
 import math
 import statistics
@@ -21,7 +22,10 @@ def write_run(root, name, *, model, padding, seed, top1_per_epoch, per_epoch=10,
     """Writes a run folder as tools/train_classifier.py does: run.json and log.jsonl."""
     run = root / name
     run.mkdir()
-    config = {"model": {"name": model, "num_classes": 1000, "padding": padding}, "train": {"seed": seed}}
+    config = {
+        "model": {"name": model, "num_classes": 1000, "padding": padding},
+        "train": {"seed": seed},
+    }
     (run / "run.json").write_text(json.dumps({"config": config, "iterations_per_epoch": per_epoch}))
     records = []
     for epoch, top1 in enumerate(top1_per_epoch, start=1):
@@ -33,14 +37,25 @@ def write_run(root, name, *, model, padding, seed, top1_per_epoch, per_epoch=10,
 
 
 def paper_runs(values_by_padding, model="vgg16_bn"):
-    return [{"name": f"{model}_{padding}_seed{i}", "model": model, "padding": padding, "seed": i,
-             "best_top1": value, "last5_top1": value - 0.05}
-            for padding, (values, *_rest) in values_by_padding.items() for i, value in enumerate(values, 1)]
+    return [
+        {
+            "name": f"{model}_{padding}_seed{i}",
+            "model": model,
+            "padding": padding,
+            "seed": i,
+            "best_top1": value,
+            "last5_top1": value - 0.05,
+        }
+        for padding, (values, *_rest) in values_by_padding.items()
+        for i, value in enumerate(values, 1)
+    ]
 
 
 def test_read_run_best_and_last5_mean(tmp_path):
     top1 = [10.0, 30.0, 50.0, 70.0, 66.0, 64.0, 68.0, 62.0]
-    run = write_run(tmp_path, "r50_zeros_seed1", model="resnet50", padding="zeros", seed=1, top1_per_epoch=top1)
+    run = write_run(
+        tmp_path, "r50_zeros_seed1", model="resnet50", padding="zeros", seed=1, top1_per_epoch=top1
+    )
     summary = read_run(run)
     assert summary["best_top1"] == 70.0
     assert summary["last5_top1"] == pytest.approx((70 + 66 + 64 + 68 + 62) / 5)  # 66.0 by hand
@@ -52,8 +67,15 @@ def test_read_run_best_and_last5_mean(tmp_path):
 def test_resumed_run_counts_a_revalidated_epoch_once(tmp_path):
     # validated at iteration 20, killed, resumed from last.pth at 10: epoch 2 is validated again
     again = {"iteration": 20, "val/top1": 42.0, "val/top5": 90.0}
-    run = write_run(tmp_path, "r", model="resnet50", padding="zeros", seed=1, top1_per_epoch=[10.0, 99.0, 30.0],
-                    extra_records=[again])
+    run = write_run(
+        tmp_path,
+        "r",
+        model="resnet50",
+        padding="zeros",
+        seed=1,
+        top1_per_epoch=[10.0, 99.0, 30.0],
+        extra_records=[again],
+    )
     summary = read_run(run)
     assert [e["top1"] for e in summary["epochs"]] == [10.0, 42.0, 30.0]
     assert summary["best_top1"] == 42.0
@@ -95,20 +117,33 @@ def test_stdev_is_the_sample_one_and_the_papers_table_mixes_two_formulas():
 
 def test_aggregate_from_run_folders_by_hand(tmp_path):
     specs = {  # (padding, seed): per-epoch top-1
-        ("zeros", 1): [50.0, 60.0, 70.0, 65.0, 61.0, 63.0],  # best 70, last5 (60+70+65+61+63)/5 = 63.8
+        # best 70, last5 (60+70+65+61+63)/5 = 63.8
+        ("zeros", 1): [50.0, 60.0, 70.0, 65.0, 61.0, 63.0],
         ("zeros", 2): [52.0, 58.0, 62.0, 64.0, 66.0, 68.0],  # best 68, last5 63.6
         ("partial", 2): [55.0, 65.0, 75.0, 71.0, 72.0, 73.0],  # best 75, last5 71.2
         ("partial", 1): [50.0, 60.0, 70.0, 72.0, 74.0, 76.0],  # best 76, last5 70.4
     }
-    runs = [read_run(write_run(tmp_path, f"resnet18_{p}_seed{s}", model="resnet18", padding=p, seed=s,
-                               top1_per_epoch=v)) for (p, s), v in specs.items()]
+    runs = [
+        read_run(
+            write_run(
+                tmp_path,
+                f"resnet18_{p}_seed{s}",
+                model="resnet18",
+                padding=p,
+                seed=s,
+                top1_per_epoch=v,
+            )
+        )
+        for (p, s), v in specs.items()
+    ]
     tables = aggregate_tables(runs)
     best = {r["padding"]: r for r in tables["best"]["rows"]}
     last = {r["padding"]: r for r in tables["last5_avg"]["rows"]}
     assert best["partial"]["runs"] == [76.0, 75.0]  # ordered by seed, not by folder order
     assert best["zeros"]["average"] == pytest.approx(69.0)
     assert best["partial"]["diff"] == pytest.approx(75.5 - 69.0)
-    assert best["zeros"]["stdev"] == pytest.approx(math.sqrt(2.0))  # (70-69)^2 + (68-69)^2 over n - 1 = 1
+    # (70-69)^2 + (68-69)^2 over n - 1 = 1
+    assert best["zeros"]["stdev"] == pytest.approx(math.sqrt(2.0))
     assert last["zeros"]["average"] == pytest.approx(63.7)
     assert last["partial"]["diff"] == pytest.approx(70.8 - 63.7)
     assert last["partial"]["stdev"] == pytest.approx(math.sqrt(2 * 0.4 ** 2))
@@ -120,8 +155,12 @@ def test_aggregate_from_run_folders_by_hand(tmp_path):
 def test_architectures_without_zero_row_have_no_diff():
     runs = paper_runs({"partial": ([1.0, 3.0],)}, model="resnet101") + paper_runs(PAPER_TABLE2)
     table = aggregate(runs, "last5_avg")
-    assert [r["network"] for r in table["rows"]][:4] == ["vgg16_bn_zeros", "vgg16_bn_partial", "vgg16_bn_reflect",
-                                                          "vgg16_bn_replicate"]
+    assert [r["network"] for r in table["rows"]][:4] == [
+        "vgg16_bn_zeros",
+        "vgg16_bn_partial",
+        "vgg16_bn_reflect",
+        "vgg16_bn_replicate",
+    ]
     resnet = table["rows"][-1]
     assert resnet["network"] == "resnet101_partial" and resnet["diff"] is None
     assert resnet["runs"] == [0.95, 2.95]
@@ -132,11 +171,23 @@ def test_aggregate_cli_writes_markdown_and_json(tmp_path, capsys):
 
     from seg.config import REPO_ROOT
 
-    spec = importlib.util.spec_from_file_location("aggregate_runs", REPO_ROOT / "tools" / "aggregate_runs.py")
+    spec = importlib.util.spec_from_file_location(
+        "aggregate_runs", REPO_ROOT / "tools" / "aggregate_runs.py"
+    )
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
-    runs = [write_run(tmp_path, f"vgg16_bn_{p}_seed{i}", model="vgg16_bn", padding=p, seed=i, top1_per_epoch=[v])
-            for p, (values, *_rest) in PAPER_TABLE2.items() for i, v in enumerate(values, 1)]
+    runs = [
+        write_run(
+            tmp_path,
+            f"vgg16_bn_{p}_seed{i}",
+            model="vgg16_bn",
+            padding=p,
+            seed=i,
+            top1_per_epoch=[v],
+        )
+        for p, (values, *_rest) in PAPER_TABLE2.items()
+        for i, v in enumerate(values, 1)
+    ]
     out = tmp_path / "tables.json"
     assert tool.main([str(r) for r in runs] + ["--json", str(out)]) == 0
     tables = json.loads(out.read_text())
@@ -144,4 +195,7 @@ def test_aggregate_cli_writes_markdown_and_json(tmp_path, capsys):
     assert partial["diff"] == pytest.approx(0.316, abs=1e-3)
     assert tables["last5_avg"]["rows"][0]["runs"] == zero["runs"]  # one epoch: last-5 mean = best
     printed = capsys.readouterr().out
-    assert "| vgg16_bn_partial | 74.154 | 74.072 | 73.790 | 73.898 | 74.072 | 73.997 | 0.316 | 0.149 |" in printed
+    assert (
+        "| vgg16_bn_partial | 74.154 | 74.072 | 73.790 | 73.898 | 74.072 | 73.997 | 0.316 | 0.149 |"
+        in printed
+    )

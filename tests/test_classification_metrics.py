@@ -29,7 +29,8 @@ def test_topk_beyond_the_number_of_classes_counts_everything():
 
 def test_accuracy_accumulates_over_batches_in_percent():
     meter = TopKAccuracy((1, 5))
-    third = torch.tensor([[0.5, 0.4, 5.0, 0.3, 0.2, 0.1]])  # class 5 ranks 6th: wrong even for top-5
+    # class 5 ranks 6th: wrong even for top-5
+    third = torch.tensor([[0.5, 0.4, 5.0, 0.3, 0.2, 0.1]])
     meter.update(torch.cat([torch.eye(6)[:2] * 5, third]), torch.tensor([0, 1, 5]))  # 2 of 3 right
     meter.update(torch.eye(6)[:1], torch.tensor([0]))  # right
     meter.reduce_from_all_processes()

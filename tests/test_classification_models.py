@@ -1,4 +1,5 @@
-"""torchvision classifiers by name with every padded convolution switched, checked against torchvision itself."""
+"""torchvision classifiers by name with every padded convolution switched, checked against
+torchvision itself."""
 import pytest
 import torch
 import torchvision
@@ -19,7 +20,8 @@ def test_every_padded_conv_uses_the_padding_and_keys_match_torchvision(padding):
     reference = torchvision.models.resnet18(num_classes=7)
     assert list(model.state_dict()) == list(reference.state_dict())
     convs = padded_convs(model)
-    assert len(convs) == len(padded_convs(reference)) == 17  # conv1 and the 16 3x3 convs of the basic blocks
+    # conv1 and the 16 3x3 convs of the basic blocks
+    assert len(convs) == len(padded_convs(reference)) == 17
     for conv in convs:
         assert isinstance(conv, PartialConv2d) == (padding == "partial")
         assert conv.padding_mode == ("zeros" if padding == "partial" else padding)
@@ -37,7 +39,8 @@ def test_zero_padding_is_torchvisions_model_and_partial_changes_only_through_the
     with torch.no_grad():
         assert torch.equal(zeros(x), reference(x))
         assert not torch.allclose(partial(x), reference(x), atol=1e-4)
-        first, ours = reference.conv1, partial.conv1  # 7x7, padding 3, stride 2: interior agrees, border differs
+        # 7x7, padding 3, stride 2: interior agrees, border differs
+        first, ours = reference.conv1, partial.conv1
         inner = (slice(None), slice(None), slice(2, -2), slice(2, -2))
         assert torch.allclose(ours(x)[inner], first(x)[inner], atol=1e-5)
         assert not torch.allclose(ours(x)[..., 0, :], first(x)[..., 0, :], atol=1e-4)

@@ -1,4 +1,5 @@
-"""The synthetic ImageFolder: deterministic per seed, readable by torchvision, objects touching the border."""
+"""The synthetic ImageFolder: deterministic per seed, readable by torchvision, objects touching the
+border."""
 import hashlib
 
 import numpy as np
@@ -14,8 +15,11 @@ def digest(root):
 
 def test_same_seed_same_bytes_other_seed_other_images(tmp_path):
     def write(name, seed):
-        return digest(make_synthetic_imagefolder(tmp_path / name, classes=3, train_per_class=2, val_per_class=1,
-                                                 size=24, seed=seed))
+        return digest(
+            make_synthetic_imagefolder(
+                tmp_path / name, classes=3, train_per_class=2, val_per_class=1, size=24, seed=seed
+            )
+        )
 
     a, b, c = write("a", 5), write("b", 5), write("c", 6)
     assert a == b
@@ -23,7 +27,9 @@ def test_same_seed_same_bytes_other_seed_other_images(tmp_path):
 
 
 def test_imagefolder_layout_is_what_torchvision_reads(tmp_path):
-    root = make_synthetic_imagefolder(tmp_path, classes=4, train_per_class=3, val_per_class=2, size=20)
+    root = make_synthetic_imagefolder(
+        tmp_path, classes=4, train_per_class=3, val_per_class=2, size=20
+    )
     train = torchvision.datasets.ImageFolder(str(root / "train"))
     val = torchvision.datasets.ImageFolder(str(root / "val"))
     assert train.classes == sorted(CLASS_NAMES[:4]) == val.classes

@@ -1,4 +1,5 @@
-"""Classification training through seg.engine: recipe, epoch schedule, tiny runs end to end, checkpoints, cross test."""
+"""Classification training through seg.engine: recipe, epoch schedule, tiny runs end to end,
+checkpoints, cross test."""
 import importlib.util
 import json
 
@@ -8,7 +9,12 @@ import torchvision
 import torchvision.transforms.functional as TF
 from PIL import Image
 
-from seg.classification import cross_test, load_classification_config, load_classifier, make_synthetic_imagefolder
+from seg.classification import (
+    cross_test,
+    load_classification_config,
+    load_classifier,
+    make_synthetic_imagefolder,
+)
 from seg.classification.config import REPO_ROOT, ConfigError
 from seg.classification.data import MEAN, STD
 from seg.classification.train import loop_config, lr_milestones
@@ -30,7 +36,14 @@ def test_imagenet_recipes_are_the_papers(padding):
     cfg = load_classification_config(CONFIGS / f"resnet50_imagenet_{padding}.yaml")
     assert (cfg.model.name, cfg.model.num_classes, cfg.model.padding) == ("resnet50", 1000, padding)
     t, d = cfg.train, cfg.data
-    assert (t.lr, t.momentum, t.weight_decay, t.epochs, t.lr_step_epochs, t.lr_gamma) == (0.1, 0.9, 1e-4, 100, 30, 0.1)
+    assert (t.lr, t.momentum, t.weight_decay, t.epochs, t.lr_step_epochs, t.lr_gamma) == (
+        0.1,
+        0.9,
+        1e-4,
+        100,
+        30,
+        0.1,
+    )
     assert (d.train_crop, d.eval_resize, d.eval_crop, d.crop_scale) == (224, 256, 224, (0.08, 1.0))
     assert cfg.eval.every_epochs == 1
     assert cfg.run_name == f"resnet50_imagenet_{padding}_seed1"
@@ -54,34 +67,64 @@ def test_lr_drops_tenfold_at_the_first_iteration_of_epochs_30_60_90():
         opt.step()
         sched.step()
     loop = loop_config(cfg, per_epoch)
-    assert (loop.iterations, loop.val_every, loop.checkpoint_every, loop.best_metric) == (300, 3, 3, "top1")
+    assert (loop.iterations, loop.val_every, loop.checkpoint_every, loop.best_metric) == (
+        300,
+        3,
+        3,
+        "top1",
+    )
 
 
 @pytest.fixture(scope="module")
 def tiny_runs(tmp_path_factory):
-    """Two 2-epoch resnet18 runs (replicate through the CLI, partial through the package) on a tiny ImageFolder."""
+    """Two 2-epoch resnet18 runs (replicate through the CLI, partial through the package) on a tiny
+    ImageFolder."""
     tmp = tmp_path_factory.mktemp("classification")
-    data = make_synthetic_imagefolder(tmp / "data", classes=3, train_per_class=6, val_per_class=4, size=20, seed=0)
-    common = [f"data.root={data}", f"output_dir={tmp / 'runs'}", "data.train_crop=16", "data.eval_resize=20",
-              "data.eval_crop=16", "model.num_classes=3", "train.epochs=2", "train.lr=0.02", "train.batch_size=8",
-              "train.log_every=1",
-              "train.checkpoint_every_epochs=2", "eval.batch_size=12", "train.lr_step_epochs=1"]
+    data = make_synthetic_imagefolder(
+        tmp / "data", classes=3, train_per_class=6, val_per_class=4, size=20, seed=0
+    )
+    common = [
+        f"data.root={data}",
+        f"output_dir={tmp / 'runs'}",
+        "data.train_crop=16",
+        "data.eval_resize=20",
+        "data.eval_crop=16",
+        "model.num_classes=3",
+        "train.epochs=2",
+        "train.lr=0.02",
+        "train.batch_size=8",
+        "train.log_every=1",
+        "train.checkpoint_every_epochs=2",
+        "eval.batch_size=12",
+        "train.lr_step_epochs=1",
+    ]
     config = str(CONFIGS / "resnet18_synthetic_partial.yaml")
-    assert load_tool("train_classifier").main([config, "model.padding=replicate", "run_name=replicate", *common]) == 0
+    assert (
+        load_tool("train_classifier").main(
+            [config, "model.padding=replicate", "run_name=replicate", *common]
+        )
+        == 0
+    )
     from seg.classification.train import train_classifier
-    result = train_classifier(load_classification_config(config, ["run_name=partial", "train.seed=2", *common]))
+
+    result = train_classifier(
+        load_classification_config(config, ["run_name=partial", "train.seed=2", *common])
+    )
     return {"root": tmp, "data": data, "runs": tmp / "runs", "partial_result": result}
 
 
 @pytest.mark.slow
 def test_tiny_run_end_to_end(tiny_runs):
     run = tiny_runs["runs"] / "partial"
-    assert {"last.pth", "best.pth", "log.jsonl", "run.json", "summary.json"} <= {p.name for p in run.iterdir()}
+    assert {"last.pth", "best.pth", "log.jsonl", "run.json", "summary.json"} <= {
+        p.name for p in run.iterdir()
+    }
     records = read_jsonl(run / "log.jsonl")
     val = [r for r in records if "val/top1" in r]
     assert [r["iteration"] for r in val] == [2, 4]  # 18 images // batch 8 = 2 iterations per epoch
     lrs = [r["train/lr"] for r in records if "train/lr" in r]
-    assert lrs[0] == pytest.approx(0.02) and lrs[-1] == pytest.approx(0.002)  # /10 from epoch 1 on (lr_step_epochs=1)
+    # /10 from epoch 1 on (lr_step_epochs=1)
+    assert lrs[0] == pytest.approx(0.02) and lrs[-1] == pytest.approx(0.002)
     summary = json.loads((run / "summary.json").read_text())
     assert summary == tiny_runs["partial_result"]["summary"]
     assert summary["best_top1"] == max(r["val/top1"] for r in val)
@@ -106,7 +149,9 @@ def test_padding_recorded_in_the_checkpoint_and_restored_on_load(tiny_runs):
     assert not model.training
     images = torch.randn(3, 3, 16, 16)
     with torch.no_grad():
-        assert torch.allclose(model(images), torchvision_logits(last, "replicate", images), atol=1e-5)
+        assert torch.allclose(
+            model(images), torchvision_logits(last, "replicate", images), atol=1e-5
+        )
         other, _ = load_classifier(last, padding="partial")
         assert get_padding_mode(other) == "partial"
         assert torch.allclose(other(images), torchvision_logits(last, "partial", images), atol=1e-5)
@@ -134,12 +179,19 @@ def test_cross_test_diagonal_is_each_runs_own_evaluation(tiny_runs):
     modes = ("partial", "replicate")
     result = cross_test(checkpoints, modes=modes)
     for row, checkpoint in zip(result["rows"], checkpoints):
-        own = [r["val/top1"] for r in read_jsonl(checkpoint.parent / "log.jsonl") if "val/top1" in r][-1]
-        assert row["top1"][row["trained_padding"]] == pytest.approx(own)  # last.pth is the last evaluated model
+        own = [
+            r["val/top1"] for r in read_jsonl(checkpoint.parent / "log.jsonl") if "val/top1" in r
+        ][-1]
+        # last.pth is the last evaluated model
+        assert row["top1"][row["trained_padding"]] == pytest.approx(own)
         for mode in modes:
-            assert row["top1"][mode] == pytest.approx(reference_top1(checkpoint, mode, tiny_runs["data"] / "val"))
-    assert [(r["run"], r["trained_padding"]) for r in result["rows"]] == [("replicate", "replicate"),
-                                                                          ("partial", "partial")]
+            assert row["top1"][mode] == pytest.approx(
+                reference_top1(checkpoint, mode, tiny_runs["data"] / "val")
+            )
+    assert [(r["run"], r["trained_padding"]) for r in result["rows"]] == [
+        ("replicate", "replicate"),
+        ("partial", "partial"),
+    ]
     group = result["groups"][0]
     assert group["diff"]["replicate"] == 0.0
     first = result["rows"][0]["top1"]

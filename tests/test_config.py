@@ -33,16 +33,34 @@ def test_cityscapes_recipes_follow_the_paper(arch, padding):
     assert cfg.train.lr == paper["lr"] and cfg.data.crop_size == paper["crop"]
     assert (cfg.train.iterations, cfg.train.batch_size) == (31000, 2)
     assert (cfg.train.momentum, cfg.train.weight_decay, cfg.train.poly_power) == (0.9, 1e-4, 1.0)
-    assert cfg.data.coarse and cfg.data.class_uniform_fraction > 0 and cfg.data.scale_range == (0.5, 2.0)
+    assert (
+        cfg.data.coarse
+        and cfg.data.class_uniform_fraction > 0
+        and cfg.data.scale_range == (0.5, 2.0)
+    )
 
 
 def test_overrides_are_parsed_to_the_field_types():
-    cfg = load_config(R50, ["train.lr=0.01", "model.padding=zeros", "data.scale_range=[0.75, 1.5]",
-                            "train.resume=auto", "model.aspp_pool_size=64", "train.channels_last=true",
-                            "run_name=123", "train.weight_decay=5e-4"])
+    cfg = load_config(
+        R50,
+        [
+            "train.lr=0.01",
+            "model.padding=zeros",
+            "data.scale_range=[0.75, 1.5]",
+            "train.resume=auto",
+            "model.aspp_pool_size=64",
+            "train.channels_last=true",
+            "run_name=123",
+            "train.weight_decay=5e-4",
+        ],
+    )
     assert cfg.train.lr == 0.01 and isinstance(cfg.train.lr, float)
     assert cfg.model.padding == "zeros" and cfg.data.scale_range == (0.75, 1.5)
-    assert cfg.train.resume == "auto" and cfg.model.aspp_pool_size == 64 and cfg.train.channels_last is True
+    assert (
+        cfg.train.resume == "auto"
+        and cfg.model.aspp_pool_size == 64
+        and cfg.train.channels_last is True
+    )
     assert cfg.run_name == "123" and cfg.train.weight_decay == 5e-4
     assert load_config(R50, ["model.aspp_pool_size=null"]).model.aspp_pool_size is None
 
@@ -71,7 +89,10 @@ def test_bad_files_are_named(tmp_path):
         load_config(tmp_path / "missing.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("model:\n  name: deeplabv3plus_small\n  num_clases: 19\n")
-    with pytest.raises(ConfigError, match=r"bad.yaml: unknown key 'model.num_clases' — did you mean 'model.num_classes'"):
+    with pytest.raises(
+        ConfigError,
+        match=r"bad.yaml: unknown key 'model.num_clases' — did you mean 'model.num_classes'",
+    ):
         load_config(bad)
     bad.write_text("train: [1, 2]\n")
     with pytest.raises(ConfigError, match="'train' must be a mapping"):

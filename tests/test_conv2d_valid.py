@@ -2,10 +2,9 @@
 import pytest
 import torch
 import torch.nn as nn
-
 from partial_reference import reference_partial_conv2d
-from seg.layers import PartialConv2d, conv2d_valid
 
+from seg.layers import PartialConv2d, conv2d_valid
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

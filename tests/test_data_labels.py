@@ -3,8 +3,12 @@ import numpy as np
 import pytest
 from cityscapesscripts.helpers.labels import id2label, labels, trainId2label
 
-from seg.data.labels import (
-    CLASS_NAMES, LABEL_ID_TO_TRAIN_ID, label_ids_to_color, label_ids_to_train_ids, train_ids_to_label_ids,
+from seg.utils.labels import (
+    CLASS_NAMES,
+    LABEL_ID_TO_TRAIN_ID,
+    label_ids_to_color,
+    label_ids_to_train_ids,
+    train_ids_to_label_ids,
 )
 
 

@@ -1,4 +1,5 @@
-"""The synthetic Cityscapes: layout and naming, determinism, folds, labels, and cityscapesscripts compatibility."""
+"""The synthetic Cityscapes: layout and naming, determinism, folds, labels, and cityscapesscripts
+compatibility."""
 import re
 
 import cv2
@@ -7,11 +8,13 @@ import pytest
 from cityscapesscripts.helpers.labels import id2label
 
 from seg.data import build_eval_dataset, build_train_dataset
-from seg.data.labels import train_ids_to_label_ids
 from seg.data.splits import fold_cities
 from seg.data.synthetic import make_synthetic
+from seg.utils.labels import train_ids_to_label_ids
 
-NAME = re.compile(r"leftImg8bit/(train|val|test|train_extra)/([a-z-]+)/\2_\d{6}_\d{6}_leftImg8bit\.png")
+NAME = re.compile(
+    r"leftImg8bit/(train|val|test|train_extra)/([a-z-]+)/\2_\d{6}_\d{6}_leftImg8bit\.png"
+)
 
 
 @pytest.fixture(scope="module")
@@ -51,14 +54,19 @@ def test_every_fold_has_train_and_val_images(tree):
     for fold in range(3):
         val = build_eval_dataset(root, "val", fold=fold)
         assert {s.name.split("/")[2] for s in val.samples} == set(fold_cities(fold)["val"])
-        assert len(build_train_dataset(root, fold=fold, coarse=False, class_uniform_fraction=0)) >= 18
+        assert (
+            len(build_train_dataset(root, fold=fold, coarse=False, class_uniform_fraction=0)) >= 18
+        )
 
 
 def test_six_train_images_give_every_fold_validation_images(tmp_path):
     make_synthetic(tmp_path, train=6, val=3, extra=0, size=(32, 64))
     for fold in range(3):
         assert len(build_eval_dataset(tmp_path, "val", fold=fold)) >= 1
-        assert len(build_train_dataset(tmp_path, fold=fold, coarse=False, class_uniform_fraction=0)) >= 1
+        assert (
+            len(build_train_dataset(tmp_path, fold=fold, coarse=False, class_uniform_fraction=0))
+            >= 1
+        )
 
 
 def test_labels_colors_and_instances(tree):
@@ -82,16 +90,20 @@ def test_coarse_labels_leave_more_unlabeled(tree):
     root, _ = tree
     coarse = [read(p) for p in (root / "gtCoarse" / "train_extra").rglob("*_labelIds.png")]
     fine = [read(p) for p in (root / "gtFine" / "train").rglob("*_labelIds.png")]
-    assert np.mean([(c == 0).mean() for c in coarse]) > np.mean([(f == 0).mean() for f in fine]) + 0.1
+    assert (
+        np.mean([(c == 0).mean() for c in coarse]) > np.mean([(f == 0).mean() for f in fine]) + 0.1
+    )
 
 
 def test_cityscapesscripts_evaluation_runs_on_the_files(tree, tmp_path, monkeypatch):
-    """Predictions written from the dataset's trainIds score 100% with cityscapesscripts' own evaluation."""
+    """Predictions written from the dataset's trainIds score 100% with cityscapesscripts' own
+    evaluation."""
     root, _ = tree
     from cityscapesscripts.evaluation import evalPixelLevelSemanticLabeling as cs_eval
 
     monkeypatch.setattr(cs_eval.args, "quiet", True)
-    # Its instance-level part calls np.in1d, removed in NumPy 2.4; the pixel-level scores do not need it.
+    # Its instance-level part calls np.in1d, removed in NumPy 2.4; the pixel-level scores do not
+    # need it.
     monkeypatch.setattr(cs_eval.args, "evalInstLevelScore", False)
     monkeypatch.setattr(cs_eval.args, "exportFile", str(tmp_path / "result.json"))
     dataset = build_eval_dataset(root, "val")

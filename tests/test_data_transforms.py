@@ -1,4 +1,5 @@
-"""Training augmentation keeps image, label and valid aligned; padding; determinism; eval transform."""
+"""Training augmentation keeps image, label and valid aligned; padding; determinism; eval
+transform."""
 import numpy as np
 import pytest
 import torch
@@ -11,7 +12,8 @@ H, W = 64, 128
 
 
 def coordinate_frame():
-    """Return an image whose red channel is 2x and green channel 4y, and a label of 8-pixel x bands."""
+    """Return an image whose red channel is 2x and green channel 4y, and a label of 8-pixel x
+    bands."""
     y, x = np.mgrid[0:H, 0:W]
     image = np.stack([2 * x, 4 * y, np.full_like(x, 128)], axis=-1).astype(np.uint8)
     return image, (x // 8).astype(np.uint8)
@@ -31,10 +33,13 @@ def test_label_and_valid_follow_the_image(seed):
     valid = item["valid"][0] > 0
     assert valid.any()
     x = source_x(item)
-    # Away from band edges (where linear and nearest resampling may differ by a pixel) they must agree.
+    # Away from band edges (where linear and nearest resampling may differ by a pixel) they must
+    # agree.
     inside = valid & ((x % 8) > 1.5) & ((x % 8) < 6.5)
     agree = ((x // 8).long() == item["label"])[inside].float().mean()
-    assert inside.sum() > 100 and agree > 0.99, f"label disagrees with the image on {1 - agree:.1%} of pixels"
+    assert inside.sum() > 100 and agree > 0.99, (
+        f"label disagrees with the image on {1 - agree:.1%} of pixels"
+    )
     assert torch.all(item["label"][~valid] == 255)
     # The image's scale along x lies in [0.5, 2]: source x changes by 0.5..2 per output pixel.
     rows = valid.all(dim=1)
@@ -58,7 +63,8 @@ def test_flips_happen_and_both_directions_align():
 def test_padding_gives_valid_0_and_label_255():
     image, _ = coordinate_frame()
     label = np.full((H, W), 5, np.uint8)
-    transform = TrainTransform(160, scale_range=(0.5, 2.0))  # even 2x leaves 128 < 160 rows: padding
+    # even 2x leaves 128 < 160 rows: padding
+    transform = TrainTransform(160, scale_range=(0.5, 2.0))
     for seed in range(4):
         item = transform(image, label, seed=seed)
         valid = item["valid"][0]
@@ -70,7 +76,9 @@ def test_padding_gives_valid_0_and_label_255():
 
 def test_padded_pixels_are_zero_before_normalisation():
     image = np.full((H, W, 3), 200, np.uint8)
-    item = TrainTransform(160, color_jitter=0.0, blur_probability=0.0)(image, np.zeros((H, W), np.uint8), seed=0)
+    item = TrainTransform(160, color_jitter=0.0, blur_probability=0.0)(
+        image, np.zeros((H, W), np.uint8), seed=0
+    )
     raw = item["image"] * STD + MEAN
     assert torch.allclose(raw[:, item["valid"][0] == 0], torch.zeros(1), atol=1e-5)
 
@@ -79,7 +87,11 @@ def test_same_seed_same_sample_other_seed_other_sample():
     image = np.random.default_rng(0).integers(0, 256, (H, W, 3), dtype=np.uint8)
     label = np.random.default_rng(1).integers(0, 19, (H, W), dtype=np.uint8)
     transform = TrainTransform(40)
-    a, b, c = transform(image, label, seed=3), TrainTransform(40)(image, label, seed=3), transform(image, label, seed=4)
+    a, b, c = (
+        transform(image, label, seed=3),
+        TrainTransform(40)(image, label, seed=3),
+        transform(image, label, seed=4),
+    )
     for key in a:
         assert torch.equal(a[key], b[key])
     assert not torch.equal(a["image"], c["image"])

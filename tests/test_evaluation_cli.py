@@ -1,4 +1,5 @@
-"""tools/evaluate.py end to end on a tiny synthetic Cityscapes: tables, JSON, --padding, --dump/--predictions."""
+"""tools/evaluate.py end to end on a tiny synthetic Cityscapes: tables, JSON, --padding,
+--dump/--predictions."""
 import json
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ import torch
 from seg.config import Config, ModelConfig, config_to_dict
 from seg.data import build_eval_dataset
 from seg.data.synthetic import make_synthetic
-from seg.engine.checkpoint import load_model
+from seg.engine.segmentation import load_model
 from seg.evaluation import evaluate, predict_regular
 from seg.models import build_model
 
@@ -20,7 +21,9 @@ import evaluate as evaluate_tool  # noqa: E402  (tools/evaluate.py)
 def save_checkpoint(path, padding, seed):
     torch.manual_seed(seed)
     cfg = Config(model=ModelConfig(name="deeplabv3plus_small", padding=padding))
-    model = build_model(**{k: v for k, v in config_to_dict(cfg)["model"].items() if k != "pretrained_backbone"})
+    model = build_model(
+        **{k: v for k, v in config_to_dict(cfg)["model"].items() if k != "pretrained_backbone"}
+    )
     for m in model.modules():  # non-trivial BatchNorm statistics, as after training
         if isinstance(m, torch.nn.BatchNorm2d):
             m.running_mean.uniform_(-0.2, 0.2)
@@ -34,8 +37,11 @@ def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
     make_synthetic(root, train=0, val=3, extra=0, size=(64, 128), seed=0)
     ckpts = tmp_path_factory.mktemp("ckpt")
-    return root, save_checkpoint(ckpts / "small_zero.pth", "zeros", 0), save_checkpoint(ckpts / "small_partial.pth",
-                                                                                          "partial", 1)
+    return (
+        root,
+        save_checkpoint(ckpts / "small_zero.pth", "zeros", 0),
+        save_checkpoint(ckpts / "small_partial.pth", "partial", 1),
+    )
 
 
 def test_padding_override_changes_predictions_not_weights(setup):
@@ -58,9 +64,31 @@ def test_padding_override_changes_predictions_not_weights(setup):
 def test_cli_tables_json_and_prediction_round_trip(setup, tmp_path, capsys):
     root, zero, partial = setup
     out = tmp_path / "both.json"
-    evaluate_tool.main(["--checkpoint", str(zero), str(partial), "--data-root", str(root), "--modes", "regular",
-                        "tile", "tile_overlap", "--tile", "64", "--leave-out", "0", "1/3", "1/2", "7/8",
-                        "--json", str(out), "--no-progress", "--dump-predictions", str(tmp_path / "dump")])
+    evaluate_tool.main(
+        [
+            "--checkpoint",
+            str(zero),
+            str(partial),
+            "--data-root",
+            str(root),
+            "--modes",
+            "regular",
+            "tile",
+            "tile_overlap",
+            "--tile",
+            "64",
+            "--leave-out",
+            "0",
+            "1/3",
+            "1/2",
+            "7/8",
+            "--json",
+            str(out),
+            "--no-progress",
+            "--dump-predictions",
+            str(tmp_path / "dump"),
+        ]
+    )
     printed = capsys.readouterr().out
     assert "| Run | Regular | 0 Tile overlap | 1/3 Tile overlap |" in printed
     assert "| Run | regular | 0 | 1/3 x 1/3 | 1/2 x 1/2 | 7/8 x 7/8 |" in printed
@@ -76,7 +104,9 @@ def test_cli_tables_json_and_prediction_round_trip(setup, tmp_path, capsys):
     diff_row = [line for line in printed.splitlines() if line.startswith("| diff")][0]
     cells = [c.strip() for c in diff_row.strip("|").split("|")][1:]
     expected = [second["mIoU"]["regular"] - first["mIoU"]["regular"]] + [
-        second["leave_out"]["tile"][p] - first["leave_out"]["tile"][p] for p in ("0", "1/3", "1/2", "7/8")]
+        second["leave_out"]["tile"][p] - first["leave_out"]["tile"][p]
+        for p in ("0", "1/3", "1/2", "7/8")
+    ]
     assert [float(c) for c in cells] == pytest.approx(expected, abs=1e-3)
     # Saved next to each checkpoint, with the single-run schema.
     alone = json.loads(zero.with_name("small_zero_eval.json").read_text())
@@ -84,15 +114,36 @@ def test_cli_tables_json_and_prediction_round_trip(setup, tmp_path, capsys):
     assert zero.with_name("small_zero_eval.md").is_file()
 
     # The dumped PNGs, scored with no model (and by cityscapesscripts), give the same numbers.
-    scored = evaluate_tool.main(["--predictions", str(tmp_path / "dump" / "small_partial" / "tile_overlap"),
-                                 "--data-root", str(root), "--no-progress", "--official"])[0]
+    scored = evaluate_tool.main(
+        [
+            "--predictions",
+            str(tmp_path / "dump" / "small_partial" / "tile_overlap"),
+            "--data-root",
+            str(root),
+            "--no-progress",
+            "--official",
+        ]
+    )[0]
     assert scored["mIoU"]["predictions"] == pytest.approx(second["mIoU"]["tile_overlap"], abs=1e-9)
-    assert scored["official_averageScoreClasses"] == pytest.approx(second["mIoU"]["tile_overlap"], abs=1e-9)
+    assert scored["official_averageScoreClasses"] == pytest.approx(
+        second["mIoU"]["tile_overlap"], abs=1e-9
+    )
 
     # --padding zeros on the partial checkpoint: other numbers, saved under another name.
-    crossed = evaluate_tool.main(["--checkpoint", str(partial), "--data-root", str(root), "--padding", "zeros",
-                                  "--no-progress"])[0]
+    crossed = evaluate_tool.main(
+        [
+            "--checkpoint",
+            str(partial),
+            "--data-root",
+            str(root),
+            "--padding",
+            "zeros",
+            "--no-progress",
+        ]
+    )[0]
     assert crossed["padding"] == "zeros" and crossed["trained_padding"] == "partial"
     assert partial.with_name("small_partial_eval_zeros.json").is_file()
-    direct = evaluate(load_model(partial, padding="zeros")[0], build_eval_dataset(root, "val"), progress=False)
+    direct = evaluate(
+        load_model(partial, padding="zeros")[0], build_eval_dataset(root, "val"), progress=False
+    )
     assert crossed["mIoU"] == direct["mIoU"]

@@ -1,4 +1,5 @@
-"""ConfusionMatrix against IoU computed pixel by pixel from its definition; evaluate() under 2-process gloo."""
+"""ConfusionMatrix against IoU computed pixel by pixel from its definition; evaluate() under
+2-process gloo."""
 import math
 import os
 import socket
@@ -33,8 +34,10 @@ def reference_iou(labels, preds, n):
 def test_iou_matches_definition_with_ignore_and_void_predictions():
     rng = np.random.default_rng(0)
     n = 6
-    labels = [rng.choice([0, 1, 2, 3, 255], size=(13, 17)) for _ in range(3)]  # classes 4, 5 never true
-    preds = [rng.choice([0, 1, 2, 3, 4, 255], size=(13, 17)) for _ in range(3)]  # 5 never predicted, 255 = void
+    # classes 4, 5 never true
+    labels = [rng.choice([0, 1, 2, 3, 255], size=(13, 17)) for _ in range(3)]
+    # 5 never predicted, 255 = void
+    preds = [rng.choice([0, 1, 2, 3, 4, 255], size=(13, 17)) for _ in range(3)]
     cm = ConfusionMatrix(n)
     for label, pred in zip(labels, preds):
         cm.update(torch.from_numpy(label), torch.from_numpy(pred))
@@ -70,8 +73,15 @@ class Seeded(torch.nn.Module):
 
 def tiny_dataset(n=5):
     g = torch.Generator().manual_seed(1)
-    return [{"image": torch.randn(3, 16, 24, generator=g), "label": torch.randint(0, 19, (16, 24), generator=g),
-             "valid": torch.ones(1, 16, 24), "name": f"frankfurt_000000_00000{i}_leftImg8bit.png"} for i in range(n)]
+    return [
+        {
+            "image": torch.randn(3, 16, 24, generator=g),
+            "label": torch.randint(0, 19, (16, 24), generator=g),
+            "valid": torch.ones(1, 16, 24),
+            "name": f"frankfurt_000000_00000{i}_leftImg8bit.png",
+        }
+        for i in range(n)
+    ]
 
 
 def _worker(rank, world, port, queue):
@@ -80,8 +90,14 @@ def _worker(rank, world, port, queue):
     try:
         torch.set_num_threads(1)
         # Each rank scores images rank, rank + world, ...; the matrices are all-reduced.
-        result = evaluate(Seeded(), tiny_dataset(), modes=("regular", "tile"), leave_out=(0, "1/2"), tile=16,
-                          progress=False)
+        result = evaluate(
+            Seeded(),
+            tiny_dataset(),
+            modes=("regular", "tile"),
+            leave_out=(0, "1/2"),
+            tile=16,
+            progress=False,
+        )
         result.pop("images_per_second")
         queue.put((rank, result))
     finally:
@@ -96,8 +112,14 @@ def free_port():
 
 @pytest.mark.slow
 def test_evaluate_under_two_processes_equals_one_process():
-    whole = evaluate(Seeded(), tiny_dataset(), modes=("regular", "tile"), leave_out=(0, "1/2"), tile=16,
-                     progress=False)
+    whole = evaluate(
+        Seeded(),
+        tiny_dataset(),
+        modes=("regular", "tile"),
+        leave_out=(0, "1/2"),
+        tile=16,
+        progress=False,
+    )
     whole.pop("images_per_second")
     queue = mp.get_context("spawn").Queue()
     mp.start_processes(_worker, args=(2, free_port(), queue), nprocs=2, start_method="spawn")

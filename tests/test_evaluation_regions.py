@@ -1,4 +1,5 @@
-"""Center leave-out masks and distance-to-border bands, against hand-computed and brute-force references."""
+"""Center leave-out masks and distance-to-border bands, against hand-computed and brute-force
+references."""
 from fractions import Fraction
 
 import pytest
@@ -6,8 +7,14 @@ import torch
 
 from seg.evaluation.border_scores import BorderScores
 from seg.evaluation.confusion import ConfusionMatrix
-from seg.evaluation.regions import (band_names, border_distance, center_leave_out_mask, distance_bands,
-                                    leave_out_rings, parse_leave_out)
+from seg.evaluation.regions import (
+    band_names,
+    border_distance,
+    center_leave_out_mask,
+    distance_bands,
+    leave_out_rings,
+    parse_leave_out,
+)
 
 
 def test_leave_out_mask_by_hand():
@@ -74,9 +81,13 @@ def test_image_border_distance():
 def test_tile_border_distance():
     # tile 5, overlap 1/3 -> stride 4: rows start at 0, 4, 6; columns at 0, 4, 8, 12, 13.
     boxes = [(t, l, 5, 5) for t in (0, 4, 6) for l in (0, 4, 8, 12, 13)]
-    assert torch.equal(border_distance(11, 18, tile=5, overlap=1 / 3), brute_force_distance(11, 18, boxes))
+    assert torch.equal(
+        border_distance(11, 18, tile=5, overlap=1 / 3), brute_force_distance(11, 18, boxes)
+    )
     boxes = [(0, l, 7, 7) for l in (0, 7, 9)]
-    assert torch.equal(border_distance(7, 16, tile=7, overlap=0), brute_force_distance(7, 16, boxes))
+    assert torch.equal(
+        border_distance(7, 16, tile=7, overlap=0), brute_force_distance(7, 16, boxes)
+    )
 
 
 def test_distance_bands():

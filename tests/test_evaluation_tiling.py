@@ -1,4 +1,5 @@
-"""Tile placement, batching and averaging of seg.evaluation.tiling, against hand-written references."""
+"""Tile placement, batching and averaging of seg.evaluation.tiling, against hand-written
+references."""
 import pytest
 import torch
 from torch import nn
@@ -7,7 +8,8 @@ from seg.evaluation.tiling import predict, predict_regular, predict_tiled, tile_
 
 
 class Coordinates(nn.Module):
-    """Returns its input unchanged: an image whose channels hold (y, x) is a model of its own coordinates."""
+    """Returns its input unchanged: an image whose channels hold (y, x) is a model of its own
+    coordinates."""
 
     def __init__(self):
         super().__init__()
@@ -19,7 +21,8 @@ class Coordinates(nn.Module):
 
 
 class TileLocal(nn.Module):
-    """Returns each crop's own (y, x) grid, so the tiled result depends on where and how tiles were cut."""
+    """Returns each crop's own (y, x) grid, so the tiled result depends on where and how tiles were
+    cut."""
 
     def forward(self, x):
         n, _, h, w = x.shape
@@ -29,7 +32,9 @@ class TileLocal(nn.Module):
 
 
 def coordinate_image(h, w):
-    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij")
+    ys, xs = torch.meshgrid(
+        torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij"
+    )
     return torch.stack([ys, xs])[None]
 
 
@@ -38,7 +43,11 @@ def test_tile_positions_of_a_cityscapes_image():
     assert tile_starts(2048, 1024, 1 / 3) == [0, 683, 1024]
     assert tile_starts(1024, 1024, 0) == [0]
     assert tile_starts(1024, 1024, 1 / 3) == [0]
-    assert tile_boxes(1024, 2048, 1024, 1 / 3) == [(0, 0, 1024, 1024), (0, 683, 1024, 1024), (0, 1024, 1024, 1024)]
+    assert tile_boxes(1024, 2048, 1024, 1 / 3) == [
+        (0, 0, 1024, 1024),
+        (0, 683, 1024, 1024),
+        (0, 1024, 1024, 1024),
+    ]
 
 
 def test_tile_positions_small_cases():
@@ -60,9 +69,12 @@ def test_coordinate_model_rebuilds_full_map_exactly(overlap):
     assert model.batches == [(2 if overlap == 0 else 3, 2, 1024, 1024)]
 
 
-# Overlap 1/3: stride ceil(6 * 2/3) = 4; overlap 0: stride 6. The last tile is shifted in to end at the border.
-@pytest.mark.parametrize("overlap, ys_starts, xs_starts", [(1 / 3, [0, 4, 5], [0, 4, 8, 12, 16, 17]),
-                                                           (0.0, [0, 5], [0, 6, 12, 17])])
+# Overlap 1/3: stride ceil(6 * 2/3) = 4; overlap 0: stride 6. The last tile is shifted in to end at
+# the border.
+@pytest.mark.parametrize(
+    "overlap, ys_starts, xs_starts",
+    [(1 / 3, [0, 4, 5], [0, 4, 8, 12, 16, 17]), (0.0, [0, 5], [0, 6, 12, 17])],
+)
 def test_tiled_average_matches_slow_reference(overlap, ys_starts, xs_starts):
     h, w, tile = 11, 23, 6
     image = torch.zeros(2, 3, h, w)
@@ -71,7 +83,12 @@ def test_tiled_average_matches_slow_reference(overlap, ys_starts, xs_starts):
     ref = torch.zeros(2, h, w)
     for y in range(h):
         for x in range(w):
-            cover = [(y - t, x - l) for t in ys_starts for l in xs_starts if t <= y < t + tile and l <= x < l + tile]
+            cover = [
+                (y - t, x - l)
+                for t in ys_starts
+                for l in xs_starts
+                if t <= y < t + tile and l <= x < l + tile
+            ]
             ref[0, y, x] = sum(c[0] for c in cover) / len(cover)
             ref[1, y, x] = sum(c[1] for c in cover) / len(cover)
     assert out.shape == (2, 2, h, w)
@@ -82,7 +99,9 @@ def test_tiled_average_matches_slow_reference(overlap, ys_starts, xs_starts):
 def test_tile_larger_than_image_shrinks_to_it():
     image = torch.randn(1, 3, 40, 70)
     model = nn.Conv2d(3, 5, 3, padding=1)
-    torch.testing.assert_close(predict(model, image, "tile_overlap", tile=1024), predict_regular(model, image))
+    torch.testing.assert_close(
+        predict(model, image, "tile_overlap", tile=1024), predict_regular(model, image)
+    )
     # A tile of 64 on a 40x70 image: 40x64 tiles at x = 0 and 6.
     assert tile_boxes(40, 70, 64, 0) == [(0, 0, 40, 64), (0, 6, 40, 64)]
 

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from seg.layers import set_padding
 from seg.models import build_model
 from seg.models.resnet import small_trunk
-from seg.models.valid_ops import (average_pool_valid, interpolate_valid, max_pool2d_valid)
+from seg.models.valid_ops import average_pool_valid, interpolate_valid, max_pool2d_valid
 
 
 def random_valid(n, h, w, seed=0):

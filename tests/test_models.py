@@ -186,9 +186,13 @@ def wrn38_checkpoint_layout():
 
 def test_wrn38_imagenet_checkpoint_layout_loads(wrn38_model, tmp_path):
     layout = wrn38_checkpoint_layout()
-    for key in ("module.mod2.block1.convs.bn2.0.running_mean", "module.mod4.block1.proj_conv.weight",
-                "module.mod6.block1.convs.bn3.0.weight", "module.mod7.block1.convs.conv3.weight"):
-        assert key in layout  # the example keys
+    for key in (
+        "module.mod2.block1.convs.bn2.0.running_mean",
+        "module.mod4.block1.proj_conv.weight",
+        "module.mod6.block1.convs.bn3.0.weight",
+        "module.mod7.block1.convs.conv3.weight",
+    ):
+        assert key in layout  # keys of the published WideResNet38 ImageNet checkpoint
     # Expanded scalars: a 105M-parameter file in a few kilobytes, one distinct value per key.
     state = {key: torch.full((1,), float(i)).expand(shape) for i, (key, shape) in
              enumerate(layout.items())}

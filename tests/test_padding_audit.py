@@ -1,9 +1,7 @@
 """The padding audit against brute-force enumeration of the windows."""
 import itertools
 
-import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from seg.layers.audit import audit_padding
 

@@ -3,10 +3,9 @@ import pytest
 import torch
 import torch.nn as nn
 import torchvision
-
 from partial_reference import reference_partial_conv2d
-from seg.layers import PartialConv2d, set_padding
 
+from seg.layers import PartialConv2d, set_padding
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

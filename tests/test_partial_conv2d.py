@@ -5,10 +5,9 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-
 from partial_reference import reference_partial_conv2d
-from seg.layers import PartialConv2d, partial_conv2d
 
+from seg.layers import PartialConv2d, partial_conv2d
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -5,11 +5,9 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.nn as nn
-
 from partial_reference import reference_partial_conv2d
-from seg.layers import PartialConv2d, clear_ratio_cache, set_padding
-from seg.layers import ratio
 
+from seg.layers import PartialConv2d, clear_ratio_cache, ratio, set_padding
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -3,8 +3,8 @@ import random
 
 import pytest
 import torch
-
 from partial_reference import reference_partial_conv2d
+
 from seg.layers import PartialConv2d, clear_ratio_cache, partial_conv2d
 from seg.models.valid_ops import add_valid
 

@@ -1,18 +1,27 @@
-"""Activation maps: channel sums of ReLU outputs via hooks, resized to the input, one colour scale per layer."""
+"""Activation maps: channel sums of ReLU outputs via hooks, resized to the input, one colour scale
+per layer."""
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from seg.layers import set_padding
-from seg.visualize.activations import activation_figure, activation_maps, default_layers, relu_layers
+from seg.visualize.activations import (
+    activation_figure,
+    activation_maps,
+    default_layers,
+    relu_layers,
+)
 
 
 def ones_net(stride=1):
-    # conv(ones) on an all-ones image counts the real pixels under each 3x3 window: zero padding sees
-    # fewer at the border, partial padding rescales them back to 9 (paper eq. 4).
-    net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1, bias=False, stride=stride), nn.ReLU(inplace=True),
-                        nn.Conv2d(2, 1, 1, bias=False))
+    # conv(ones) on an all-ones image counts the real pixels under each 3x3 window: zero padding
+    # sees fewer at the border, partial padding rescales them back to 9 (paper eq. 4).
+    net = nn.Sequential(
+        nn.Conv2d(1, 2, 3, padding=1, bias=False, stride=stride),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(2, 1, 1, bias=False),
+    )
     nn.init.ones_(net[0].weight)
     nn.init.constant_(net[2].weight, -1.0)
     return net
@@ -53,4 +62,6 @@ def test_both_models_share_each_layers_colour_scale():
     limits = [img.get_clim() for img in images]
     assert limits[1] == limits[2] == (0.0, pytest.approx(max(zero["a"].max(), partial["a"].max())))
     assert limits[4] == limits[5] == (0.0, pytest.approx(max(zero["b"].max(), partial["b"].max())))
-    assert (images[1].get_array() == zero["a"]).all() and (images[5].get_array() == partial["b"]).all()
+    assert (images[1].get_array() == zero["a"]).all() and (
+        images[5].get_array() == partial["b"]
+    ).all()

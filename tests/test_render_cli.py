@@ -1,4 +1,5 @@
-"""tools/render.py end to end on a tiny synthetic Cityscapes with two small checkpoints (same weights)."""
+"""tools/render.py end to end on a tiny synthetic Cityscapes with two small checkpoints (same
+weights)."""
 import json
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import torch
 from seg.config import Config, ModelConfig, config_to_dict
 from seg.data import build_eval_dataset
 from seg.data.synthetic import make_synthetic
-from seg.engine.checkpoint import load_model
+from seg.engine.segmentation import load_model
 from seg.evaluation import predict
 from seg.models import build_model
 from seg.visualize.selection import load_pair
@@ -51,7 +52,9 @@ def reference_pick(root, paths, num, band):
     near = torch.from_numpy(distance < band)
     scores = {}
     for item in build_eval_dataset(root, "val"):
-        zero, partial = (predict(m, item["image"][None], "tile", tile=TILE).argmax(1)[0] for m in models)
+        zero, partial = (
+            predict(m, item["image"][None], "tile", tile=TILE).argmax(1)[0] for m in models
+        )
         scores[item["name"]] = ((zero != partial) & near).sum().item() / near.sum().item()
     return sorted(scores, key=lambda n: (-scores[n], n))[:num], scores
 
@@ -59,9 +62,28 @@ def reference_pick(root, paths, num, band):
 @pytest.mark.slow
 def test_compare_writes_paper_layout_pngs_and_deterministic_picks(setup, tmp_path):
     root, (zero, partial) = setup
-    argv = ["compare", "--checkpoints", str(zero), str(partial), "--data-root", str(root), "--mode", "tile",
-            "--tile", str(TILE), "--pick", "border-diff", "--num", "2", "--band", "8", "--panel-width", "256",
-            "--out", str(tmp_path / "a")]
+    argv = [
+        "compare",
+        "--checkpoints",
+        str(zero),
+        str(partial),
+        "--data-root",
+        str(root),
+        "--mode",
+        "tile",
+        "--tile",
+        str(TILE),
+        "--pick",
+        "border-diff",
+        "--num",
+        "2",
+        "--band",
+        "8",
+        "--panel-width",
+        "256",
+        "--out",
+        str(tmp_path / "a"),
+    ]
     written = render.main(argv)
     assert len(written) == 3 and written[-1].name == "contact_sheet_tile.png"
     picks = json.loads((tmp_path / "a" / "picks.json").read_text())
@@ -72,12 +94,15 @@ def test_compare_writes_paper_layout_pngs_and_deterministic_picks(setup, tmp_pat
     stems = [Path(n).name.replace("_leftImg8bit.png", "") for n in expected]
     assert [p.name for p in written[:2]] == [f"{s}_tile.png" for s in stems]
     for path in written[:2]:
-        # 3 rows of 4 panels of 256 x 128 (the 64 x 128 image at 2x), gap 8, title bars 28, header 36.
+        # 3 rows of 4 panels of 256 x 128 (the 64 x 128 image at 2x), gap 8, title bars 28, header
+        # 36.
         assert cv2.imread(str(path)).shape == (36 + 3 * (28 + 128 + 8), 8 + 4 * (256 + 8), 3)
     sheet = cv2.imread(str(written[-1]))
     assert sheet.shape[1] == 6 + 4 * (256 + 6) and sheet.shape[0] > 2 * 128
     render.main(argv[:-1] + [str(tmp_path / "b")])
-    assert (tmp_path / "b" / "picks.json").read_text() == (tmp_path / "a" / "picks.json").read_text()
+    assert (tmp_path / "b" / "picks.json").read_text() == (
+        tmp_path / "a" / "picks.json"
+    ).read_text()
     assert (tmp_path / "b" / written[0].name).read_bytes() == written[0].read_bytes()
 
 
@@ -90,18 +115,62 @@ def test_swapped_checkpoints_are_refused(setup):
 @pytest.mark.slow
 def test_activations_and_plots_from_evaluate_json(setup, tmp_path, capsys):
     root, (zero, partial) = setup
-    written = render.main(["activations", "--checkpoints", str(zero), str(partial), "--data-root", str(root),
-                           "--names", "frankfurt_000001", "--layers", "backbone.layer1.0.relu", "backbone.layer4.0.relu",
-                           "--out", str(tmp_path / "act")])
+    written = render.main(
+        [
+            "activations",
+            "--checkpoints",
+            str(zero),
+            str(partial),
+            "--data-root",
+            str(root),
+            "--names",
+            "frankfurt_000001",
+            "--layers",
+            "backbone.layer1.0.relu",
+            "backbone.layer4.0.relu",
+            "--out",
+            str(tmp_path / "act"),
+        ]
+    )
     assert [p.name for p in written] == ["frankfurt_000001_000019_activations.png"]
     assert cv2.imread(str(written[0])) is not None
-    render.main(["activations", "--checkpoints", str(zero), str(partial), "--data-root", str(root), "--list-layers",
-                 "--out", str(tmp_path / "act")])
+    render.main(
+        [
+            "activations",
+            "--checkpoints",
+            str(zero),
+            str(partial),
+            "--data-root",
+            str(root),
+            "--list-layers",
+            "--out",
+            str(tmp_path / "act"),
+        ]
+    )
     assert "backbone.layer4.0.relu" in capsys.readouterr().out.splitlines()
 
     result = tmp_path / "eval.json"
-    evaluate_tool.main(["--checkpoint", str(zero), str(partial), "--data-root", str(root), "--modes", "regular", "tile",
-                        "--tile", str(TILE), "--leave-out", "0", "1/3", "1/2", "--json", str(result), "--no-progress"])
+    evaluate_tool.main(
+        [
+            "--checkpoint",
+            str(zero),
+            str(partial),
+            "--data-root",
+            str(root),
+            "--modes",
+            "regular",
+            "tile",
+            "--tile",
+            str(TILE),
+            "--leave-out",
+            "0",
+            "1/3",
+            "1/2",
+            "--json",
+            str(result),
+            "--no-progress",
+        ]
+    )
     written = render.main(["plots", "--eval", str(result), "--out", str(tmp_path / "plots")])
     assert [p.name for p in written] == ["leave_out.png", "distance.png"]
     runs = json.loads(result.read_text())["runs"]
@@ -111,4 +180,7 @@ def test_activations_and_plots_from_evaluate_json(setup, tmp_path, capsys):
         assert plotted[label]["y"] == [run["leave_out"]["tile"][p] for p in ("0", "1/3", "1/2")]
     distance = json.loads((tmp_path / "plots" / "distance.json").read_text())
     band_values = runs[1]["distance"]["tile_border"]["tile"]
-    assert distance[f"tile_border: {runs[1]['name']}"] == {"x": list(band_values), "y": list(band_values.values())}
+    assert distance[f"tile_border: {runs[1]['name']}"] == {
+        "x": list(band_values),
+        "y": list(band_values.values()),
+    }

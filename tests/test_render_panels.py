@@ -1,4 +1,5 @@
-"""Comparison figure and contact sheet: panel positions in pixels, panel contents, tile grid and border zoom."""
+"""Comparison figure and contact sheet: panel positions in pixels, panel contents, tile grid and
+border zoom."""
 import numpy as np
 import pytest
 from cityscapesscripts.helpers.labels import trainId2label
@@ -12,7 +13,9 @@ H, W, PANEL = 32, 64, 128  # panels are exactly 2x the image
 def colours(train_ids):
     """Reference colouring straight from cityscapesscripts (255 -> black)."""
     lut = {t: trainId2label[t].color for t in range(19)}
-    return np.array([[lut.get(int(t), (0, 0, 0)) for t in row] for row in train_ids], dtype=np.uint8)
+    return np.array(
+        [[lut.get(int(t), (0, 0, 0)) for t in row] for row in train_ids], dtype=np.uint8
+    )
 
 
 def upscale(rgb, factor):
@@ -48,7 +51,12 @@ def test_layout_is_three_rows_of_four_panels_at_known_pixels(scene):
     for r, row in enumerate(rows):
         for c, title in enumerate(row):
             box = boxes[title]
-            assert (box.x, box.y, box.w, box.h) == (8 + c * (PANEL + 8), 36 + 28 + r * (28 + 64 + 8), PANEL, 64), title
+            assert (box.x, box.y, box.w, box.h) == (
+                8 + c * (PANEL + 8),
+                36 + 28 + r * (28 + 64 + 8),
+                PANEL,
+                64,
+            ), title
 
 
 def test_panels_show_label_and_predictions_in_cityscapes_colours(scene):
@@ -75,17 +83,30 @@ def test_tile_grid_is_drawn_only_in_tiled_modes(scene):
 def test_zoom_shows_the_border_crop_where_models_disagree(scene):
     image, label, zero, partial = scene
     assert border_zoom_box(zero, partial, (8, 16)) == ("right", 16, 48)
-    assert border_zoom_box(zero, zero, (8, 16)) == ("left", 0, 0)  # no disagreement: first border, first place
+    # no disagreement: first border, first place
+    assert border_zoom_box(zero, zero, (8, 16)) == ("left", 0, 0)
     canvas, boxes = comparison_figure(image, label, zero, partial, panel_width=PANEL, zoom=4)
     # The 8 x 16 crop at rows 16-24, columns 48-64, magnified 8x to fill a 128 x 64 panel.
-    assert (crop(canvas, boxes["Zoom: zero padding"]) == upscale(colours(zero[16:24, 48:]), 8)).all()
-    assert (crop(canvas, boxes["Zoom: Ground truth"]) == upscale(colours(label[16:24, 48:]), 8)).all()
+    assert (
+        crop(canvas, boxes["Zoom: zero padding"]) == upscale(colours(zero[16:24, 48:]), 8)
+    ).all()
+    assert (
+        crop(canvas, boxes["Zoom: Ground truth"]) == upscale(colours(label[16:24, 48:]), 8)
+    ).all()
 
 
 def test_contact_sheet_rows_and_legend(scene):
     image, label, zero, partial = scene
-    items = [{"name": f"img{i}", "image": image, "label": label, "pred_zero": zero, "pred_partial": partial}
-             for i in range(3)]
+    items = [
+        {
+            "name": f"img{i}",
+            "image": image,
+            "label": label,
+            "pred_zero": zero,
+            "pred_partial": partial,
+        }
+        for i in range(3)
+    ]
     canvas, boxes = contact_sheet(items, panel_width=PANEL, gap=6)
     assert canvas.shape[1] == 6 + 4 * (PANEL + 6)
     assert {row for row, _ in boxes if row != "legend"} == {0, 1, 2}

@@ -1,4 +1,5 @@
-"""--pick border-diff: the score counts disagreement near borders only, and ranking is deterministic."""
+"""--pick border-diff: the score counts disagreement near borders only, and ranking is
+deterministic."""
 import numpy as np
 import torch
 
@@ -15,7 +16,9 @@ def reference_near(height, width, band, tile_edges_x=()):
 
 
 def test_near_border_regular_and_tiled():
-    assert (near_border_mask(40, 80, mode="regular", band=8).numpy() == reference_near(40, 80, 8)).all()
+    assert (
+        near_border_mask(40, 80, mode="regular", band=8).numpy() == reference_near(40, 80, 8)
+    ).all()
     # 40 x 80 with tile 40, no overlap: tiles at x = 0 and 40, so an inner edge at x = 40.
     assert (near_border_mask(40, 80, mode="tile", tile=40, band=8).numpy()
             == reference_near(40, 80, 8, tile_edges_x=(40,))).all()

@@ -4,11 +4,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
-
 from partial_reference import reference_partial_conv2d
-from seg.layers import (PADDING_MODES, PartialConv2d, get_padding_mode, padding_mode,
-                        set_padding)
 
+from seg.layers import PADDING_MODES, PartialConv2d, get_padding_mode, padding_mode, set_padding
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

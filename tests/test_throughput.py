@@ -16,7 +16,9 @@ def test_every_padding_is_timed_on_the_same_model():
     seen = []
     model.register_forward_pre_hook(lambda m, _: seen.append(isinstance(m[0], PartialConv2d)))
     batches = [{"image": torch.randn(2, 3, 8, 8)}]
-    result = interleaved_throughput(model, ["zeros", "partial"], step, batches, rounds=3, steps=2, warmup=1)
+    result = interleaved_throughput(
+        model, ["zeros", "partial"], step, batches, rounds=3, steps=2, warmup=1
+    )
     assert set(result["ratio"]) == {"zeros", "partial"} and result["ratio"]["zeros"] == 1.0
     assert all(result[p]["images_per_s"] > 0 for p in ("zeros", "partial"))
     # warm-up and 3 rounds, 2 steps each per padding: both modes really ran, equally often

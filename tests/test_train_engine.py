@@ -1,4 +1,5 @@
-"""The task-agnostic engine on a tiny model and random tensors: schedule, checkpoints, resume, signals."""
+"""The task-agnostic engine on a tiny model and random tensors: schedule, checkpoints, resume,
+signals."""
 import os
 import signal
 
@@ -6,12 +7,21 @@ import pytest
 import torch
 from torch import nn
 
-from seg.engine import LoopConfig, NonFiniteLossError, load_checkpoint, poly_scheduler, read_jsonl, save_checkpoint, train
+from seg.engine import (
+    LoopConfig,
+    NonFiniteLossError,
+    load_checkpoint,
+    poly_scheduler,
+    read_jsonl,
+    save_checkpoint,
+    train,
+)
 from seg.engine.sampler import ResumableSampler
 
 
 class NoisyShapes(torch.utils.data.Dataset):
-    """Images whose label is a thresholded channel, augmented with noise from the global torch RNG."""
+    """Images whose label is a thresholded channel, augmented with noise from the global torch
+    RNG."""
 
     def __init__(self, n=24):
         g = torch.Generator().manual_seed(0)
@@ -26,28 +36,54 @@ class NoisyShapes(torch.utils.data.Dataset):
 
 
 def tiny_model():
-    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.Dropout2d(0.2),
-                         nn.Conv2d(8, 2, 1))
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.Dropout2d(0.2),
+        nn.Conv2d(8, 2, 1),
+    )
 
 
 def ce_step(model, batch):
     return nn.functional.cross_entropy(model(batch["image"]), batch["label"])
 
 
-def run(tmp_path, iterations, *, total=None, step=ce_step, resume=None, checkpoint_every=3, dataset=None):
+def run(
+    tmp_path, iterations, *, total=None, step=ce_step, resume=None, checkpoint_every=3, dataset=None
+):
     torch.manual_seed(0)
     model = tiny_model()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
     scheduler = poly_scheduler(optimizer, total or iterations)
-    loop = LoopConfig(iterations=iterations, batch_size=4, seed=3, log_every=1, checkpoint_every=checkpoint_every,
-                      resume=resume)
-    result = train(model, dataset or NoisyShapes(), step, optimizer, scheduler, loop, run_dir=tmp_path,
-                   config={"note": "test"}, device=torch.device("cpu"))
+    loop = LoopConfig(
+        iterations=iterations,
+        batch_size=4,
+        seed=3,
+        log_every=1,
+        checkpoint_every=checkpoint_every,
+        resume=resume,
+    )
+    result = train(
+        model,
+        dataset or NoisyShapes(),
+        step,
+        optimizer,
+        scheduler,
+        loop,
+        run_dir=tmp_path,
+        config={"note": "test"},
+        device=torch.device("cpu"),
+    )
     return model, result
 
 
 def losses(run_dir):
-    return {r["iteration"]: r["train/loss"] for r in read_jsonl(run_dir / "log.jsonl") if "train/loss" in r}
+    return {
+        r["iteration"]: r["train/loss"]
+        for r in read_jsonl(run_dir / "log.jsonl")
+        if "train/loss" in r
+    }
 
 
 def test_poly_schedule_matches_the_formula(tmp_path):
@@ -62,7 +98,10 @@ def test_poly_schedule_matches_the_formula(tmp_path):
 def test_sampler_shards_disjoint_and_resumes_mid_epoch():
     a, b = (ResumableSampler(10, batch_size=2, seed=1, rank=r, world_size=2) for r in (0, 1))
     first = [next(iter(a)) for _ in range(1)]
-    take = lambda s, n: [x for _, x in zip(range(n), iter(s))]
+
+    def take(s, n):
+        return [x for _, x in zip(range(n), iter(s))]
+
     epoch0 = take(a, 4) + take(b, 4)  # 2 batches of 2 per rank
     assert len({i for i, _, _ in epoch0}) == 8 and first[0] == epoch0[0]
     whole = take(ResumableSampler(10, batch_size=2, seed=1), 30)
@@ -93,7 +132,9 @@ def test_resume_equals_uninterrupted_bit_for_bit(tmp_path):
 
 
 def test_loss_falls_when_overfitting_one_batch(tmp_path):
-    model, _ = run(tmp_path, 30, dataset=torch.utils.data.Subset(NoisyShapes(), range(4)), checkpoint_every=100)
+    model, _ = run(
+        tmp_path, 30, dataset=torch.utils.data.Subset(NoisyShapes(), range(4)), checkpoint_every=100
+    )
     got = losses(tmp_path)
     assert got[30] < 0.5 * got[1]
 
@@ -133,12 +174,26 @@ def test_best_checkpoint_follows_the_metric(tmp_path):
     model = tiny_model()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     loop = LoopConfig(iterations=6, batch_size=4, val_every=2, checkpoint_every=100)
-    result = train(model, NoisyShapes(), ce_step, optimizer, poly_scheduler(optimizer, 6), loop, run_dir=tmp_path,
-                   config={}, device=torch.device("cpu"), validate=lambda m: {"mIoU": next(scores)})
+    result = train(
+        model,
+        NoisyShapes(),
+        ce_step,
+        optimizer,
+        poly_scheduler(optimizer, 6),
+        loop,
+        run_dir=tmp_path,
+        config={},
+        device=torch.device("cpu"),
+        validate=lambda m: {"mIoU": next(scores)},
+    )
     assert result["best"] == 30.0
     best = load_checkpoint(tmp_path / "best.pth")
     assert best["iteration"] == 4 and best["best_miou"] == 30.0
-    assert [r["val/mIoU"] for r in read_jsonl(tmp_path / "log.jsonl") if "val/mIoU" in r] == [10.0, 30.0, 20.0]
+    assert [r["val/mIoU"] for r in read_jsonl(tmp_path / "log.jsonl") if "val/mIoU" in r] == [
+        10.0,
+        30.0,
+        20.0,
+    ]
 
 
 @pytest.mark.parametrize("amp, channels_last", [("bf16", False), ("fp16", True)])
@@ -147,8 +202,17 @@ def test_mixed_precision_and_channels_last_train(tmp_path, amp, channels_last):
     model = tiny_model()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     loop = LoopConfig(iterations=3, batch_size=4, amp=amp, channels_last=channels_last, log_every=1)
-    result = train(model, NoisyShapes(), ce_step, optimizer, poly_scheduler(optimizer, 3), loop, run_dir=tmp_path,
-                   config={}, device=torch.device("cpu"))
+    result = train(
+        model,
+        NoisyShapes(),
+        ce_step,
+        optimizer,
+        poly_scheduler(optimizer, 3),
+        loop,
+        run_dir=tmp_path,
+        config={},
+        device=torch.device("cpu"),
+    )
     state = load_checkpoint(tmp_path / "last.pth")
     assert result["iteration"] == 3 and (state["scaler"] is not None) == (amp == "fp16")
     assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())

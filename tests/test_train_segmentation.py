@@ -1,4 +1,5 @@
-"""tools/train.py end to end on a tiny synthetic Cityscapes: recipes, resume, torchrun, SIGTERM, bad configs."""
+"""tools/train.py end to end on a tiny synthetic Cityscapes: recipes, resume, torchrun, SIGTERM, bad
+configs."""
 import importlib.util
 import os
 import pathlib
@@ -11,8 +12,8 @@ import pytest
 import torch
 
 from seg.config import load_config
-from seg.engine import load_checkpoint, load_model, read_jsonl
-from seg.engine.segmentation import train_segmentation
+from seg.engine import load_checkpoint, read_jsonl
+from seg.engine.segmentation import load_model, train_segmentation
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -32,7 +33,10 @@ def data_root(tmp_path_factory):
 
 
 def tiny_config(recipe, data_root, out, *extra):
-    return load_config(REPO / "configs" / f"{recipe}.yaml", [f"data.root={data_root}", f"output_dir={out}", *TINY, *extra])
+    return load_config(
+        REPO / "configs" / f"{recipe}.yaml",
+        [f"data.root={data_root}", f"output_dir={out}", *TINY, *extra],
+    )
 
 
 def env():
@@ -48,7 +52,10 @@ def test_recipe_runs_a_few_iterations(recipe, data_root, tmp_path):
     model, config = load_model(cfg.run_dir() / "last.pth")
     assert config["model"]["padding"] == cfg.model.padding and config["run_name"] == recipe
     best = load_checkpoint(cfg.run_dir() / "best.pth")
-    assert best["best_miou"] == pytest.approx(result["metrics"]["mIoU"]) and 0 <= best["best_miou"] <= 100
+    assert (
+        best["best_miou"] == pytest.approx(result["metrics"]["mIoU"])
+        and 0 <= best["best_miou"] <= 100
+    )
     records = read_jsonl(cfg.run_dir() / "log.jsonl")
     assert [r["iteration"] for r in records if "train/loss" in r] == [1, 2, 3]
     assert any("val/mIoU" in r for r in records)
@@ -79,7 +86,10 @@ def test_resume_of_the_recipe_matches_an_uninterrupted_run(data_root, tmp_path):
         segmentation.segmentation_step = original
     first.train.resume = "auto"
     assert train_segmentation(first)["iteration"] == 4
-    losses = lambda run: [r["train/loss"] for r in read_jsonl(run / "log.jsonl") if "train/loss" in r]
+
+    def losses(run):
+        return [r["train/loss"] for r in read_jsonl(run / "log.jsonl") if "train/loss" in r]
+
     assert losses(first.run_dir()) == losses(full.run_dir())
     a, b = (load_checkpoint(c.run_dir() / "last.pth")["model"] for c in (full, first))
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -88,7 +98,7 @@ def test_resume_of_the_recipe_matches_an_uninterrupted_run(data_root, tmp_path):
 DDP_SCRIPT = """
 import sys, torch
 from seg.config import load_config
-from seg.engine import get_rank
+from seg.utils.distributed import get_rank
 from seg.engine.checkpoint import unwrap_model
 import seg.engine.trainer as trainer
 
@@ -127,10 +137,16 @@ def test_sigterm_mid_run_leaves_a_loadable_last_checkpoint(data_root, tmp_path):
     cmd = [PYTHON, str(REPO / "tools" / "train.py"), str(REPO / "configs" / f"{RECIPES[1]}.yaml"),
            f"data.root={data_root}", f"output_dir={tmp_path}", *TINY, "train.iterations=1000",
            "train.checkpoint_every=1000"]
-    proc = subprocess.Popen(cmd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     log = tmp_path / RECIPES[1] / "log.jsonl"
     deadline = time.time() + 120
-    while not (log.exists() and log.read_text().count("\n") >= 2) and time.time() < deadline and proc.poll() is None:
+    while (
+        not (log.exists() and log.read_text().count("\n") >= 2)
+        and time.time() < deadline
+        and proc.poll() is None
+    ):
         time.sleep(0.2)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=120)
@@ -142,11 +158,20 @@ def test_sigterm_mid_run_leaves_a_loadable_last_checkpoint(data_root, tmp_path):
     assert config["train"]["iterations"] == 1000
 
 
-@pytest.mark.parametrize("args, message", [
-    (["configs/deeplabv3plus_small_os8_partial_synthetic.yaml", "train.lrr=0.1"], "did you mean 'train.lr'"),
-    (["configs/deeplabv3plus_small_os8_partial_synthetic.yaml", "train.iterations=ten"], "must be an integer"),
-    (["configs/no_such_recipe.yaml"], "no_such_recipe.yaml not found"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["configs/deeplabv3plus_small_os8_partial_synthetic.yaml", "train.lrr=0.1"],
+            "did you mean 'train.lr'",
+        ),
+        (
+            ["configs/deeplabv3plus_small_os8_partial_synthetic.yaml", "train.iterations=ten"],
+            "must be an integer",
+        ),
+        (["configs/no_such_recipe.yaml"], "no_such_recipe.yaml not found"),
+    ],
+)
 def test_bad_config_exits_with_a_clear_error(args, message, capsys):
     spec = importlib.util.spec_from_file_location("train_tool", REPO / "tools" / "train.py")
     tool = importlib.util.module_from_spec(spec)

@@ -4,20 +4,16 @@
     python tools/audit_padding.py --model deeplabv3plus_resnet50 --size 1024 2048 --all
 """
 import argparse
-import sys
-from pathlib import Path
 
 import torch
 import torchvision
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from any directory
-
-from seg.layers.audit import audit_padding  # noqa: E402
+from seg.layers.audit import audit_padding
+from seg.models import MODEL_NAMES, build_model
 
 
 def build(name: str):
     """Returns the model `name`: one of seg.models.MODEL_NAMES or a torchvision classifier."""
-    from seg.models import MODEL_NAMES, build_model
     if name in MODEL_NAMES:
         return build_model(name, padding="zeros")
     if name in torchvision.models.list_models(module=torchvision.models):

@@ -5,9 +5,9 @@
     python tools/benchmark.py --json out.json # also write every number
 
 Prints Markdown tables: Table 1 (inference, zero vs partial, 1st iteration and after, with the
-mask-convolution baseline and mask propagation), training step time and peak memory, and the
-issue's targets. The timing method is seg.benchmark.timing: warm-up, interleaved repetitions in
-rotating order, medians of within-repetition ratios with their interquartile range, and an A/A
+mask-convolution baseline and mask propagation), training step time and peak memory, and each
+overhead against its budget. The timing method is seg.utils.timing: warm-up, interleaved repetitions
+in rotating order, medians of within-repetition ratios with their interquartile range, and an A/A
 control; torch threads fixed; CUDA events and synchronisation on a GPU.
 """
 import argparse
@@ -18,13 +18,16 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from any directory
-
-from seg.benchmark.inference import (CLASSIFIERS, MODELS, SEGMENTERS, Case,  # noqa: E402
-                                     benchmark_inference)
-from seg.benchmark.report import table1, target_rows, targets_table, training_table  # noqa: E402
-from seg.benchmark.training import benchmark_training  # noqa: E402
-from seg.models import MODEL_NAMES  # noqa: E402
+from seg.benchmark.inference import (
+    CLASSIFIERS,
+    MODELS,
+    SEGMENTERS,
+    Case,
+    benchmark_inference,
+)
+from seg.benchmark.report import table1, target_rows, targets_table, training_table
+from seg.benchmark.training import benchmark_training
+from seg.models import MODEL_NAMES
 
 # What --quick changes, printed with the results so a table never passes for a full run.
 QUICK = {"repeats": 3, "warmup": 1, "segmentation_size": (128, 256), "wrn38_size": (64, 128),

@@ -12,17 +12,12 @@ images, the share of simulated null comparisons whose 95% interval holds 0.
 import argparse
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(
-    0, str(Path(__file__).resolve().parents[1])
-)  # run from any directory without installing
-
-from seg.evaluation.bootstrap import bootstrap_groups, percentile_interval  # noqa: E402
-from seg.evaluation.simulate import coverage, simulate_groups  # noqa: E402
-from seg.utils.errors import run_cli  # noqa: E402
+from seg.evaluation.bootstrap import bootstrap_groups, percentile_interval
+from seg.evaluation.simulate import coverage, simulate_groups
+from seg.utils.errors import run_cli
 
 COLUMNS = (
     3 * 6 + 3 * 6 + 2 * 6

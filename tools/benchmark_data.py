@@ -1,12 +1,13 @@
-"""Measure crops/s of the training pipeline (read, scale, pad, crop, flip, blur, jitter, normalise) per worker.
+"""Measure crops/s of the training pipeline (read, scale, pad, crop, flip, blur, jitter, normalise)
+per worker.
 
     python tools/benchmark_data.py [--data-root ROOT] [--crop-size 896] [--items 40] [--workers 0]
 
 Without --data-root, a small synthetic set of 1024x2048 frames is written to a temporary folder.
-With --workers 0 (default) the pipeline runs in this process on one thread, as one DataLoader worker does.
+With --workers 0 (default) the pipeline runs in this process on one thread, as one DataLoader worker
+does.
 """
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -15,16 +16,18 @@ import cv2
 import torch
 from torch.utils.data import DataLoader, RandomSampler
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from any directory without installing
-
-from seg.data import build_train_dataset, collate_batch  # noqa: E402
-from seg.data.synthetic import make_synthetic  # noqa: E402
+from seg.data import build_train_dataset, collate_batch
+from seg.data.synthetic import make_synthetic
 
 
 def crops_per_second(dataset, items: int, workers: int) -> float:
     """Return crops/s per worker over `items` items (first item excluded: worker start-up)."""
-    sampler = RandomSampler(dataset, replacement=True, num_samples=items, generator=torch.Generator().manual_seed(0))
-    loader = DataLoader(dataset, batch_size=1, sampler=sampler, num_workers=workers, collate_fn=collate_batch)
+    sampler = RandomSampler(
+        dataset, replacement=True, num_samples=items, generator=torch.Generator().manual_seed(0)
+    )
+    loader = DataLoader(
+        dataset, batch_size=1, sampler=sampler, num_workers=workers, collate_fn=collate_batch
+    )
     iterator = iter(loader)
     next(iterator)
     start = time.perf_counter()
@@ -35,7 +38,9 @@ def crops_per_second(dataset, items: int, workers: int) -> float:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-root", help="Cityscapes root; default: a temporary synthetic 1024x2048 set")
+    parser.add_argument(
+        "--data-root", help="Cityscapes root; default: a temporary synthetic 1024x2048 set"
+    )
     parser.add_argument("--crop-size", type=int, default=896)
     parser.add_argument("--items", type=int, default=40)
     parser.add_argument("--workers", type=int, default=0)
@@ -47,11 +52,19 @@ def main(argv=None) -> None:
         if root is None:
             root = Path(tmp) / "cityscapes"
             make_synthetic(root, train=12, val=0, extra=4, size=(1024, 2048), seed=0)
-        dataset = build_train_dataset(root, crop_size=args.crop_size, coarse=True, cache_dir=Path(tmp) / "cache",
-                                      progress=False)
+        dataset = build_train_dataset(
+            root,
+            crop_size=args.crop_size,
+            coarse=True,
+            cache_dir=Path(tmp) / "cache",
+            progress=False,
+        )
         rate = crops_per_second(dataset, args.items, args.workers)
-    print(f"{rate:.2f} crops/s per worker ({args.crop_size}x{args.crop_size} crops of {len(dataset)} images, "
-          f"{max(1, args.workers)} worker(s), class-uniform fraction {dataset.fraction})")
+    print(
+        f"{rate:.2f} crops/s per worker ({args.crop_size}x{args.crop_size} crops of "
+        f"{len(dataset)} images, "
+        f"{max(1, args.workers)} worker(s), class-uniform fraction {dataset.fraction})"
+    )
 
 
 if __name__ == "__main__":

@@ -4,15 +4,11 @@
       --size 512 1024 --real 448 896 --repeats 5 --threads 2
 """
 import argparse
-import sys
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from any directory
-
-from seg.models import MODEL_NAMES, build_model  # noqa: E402
-from seg.models.mask_overhead import mask_propagation_overhead, padded_valid  # noqa: E402
+from seg.models import MODEL_NAMES, build_model
+from seg.models.mask_overhead import mask_propagation_overhead, padded_valid
 
 
 def main():

@@ -1,18 +1,14 @@
 """Time regular vs tiled inference on one Cityscapes-sized image and print the cost ratios.
 
-    python tools/benchmark_tiling.py [--model deeplabv3plus_small] [--padding partial] [--size 1024 2048]
-        [--tile 1024] [--repeats 3] [--threads N] [--device cpu]
+    python tools/benchmark_tiling.py [--model deeplabv3plus_small] [--padding partial]
+        [--size 1024 2048] [--tile 1024] [--repeats 3] [--threads N] [--device cpu]
 """
 import argparse
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from any directory without installing
+import torch
 
-import torch  # noqa: E402
-
-from seg.evaluation.timing import time_modes  # noqa: E402
-from seg.models import MODEL_NAMES, build_model  # noqa: E402
+from seg.evaluation.timing import time_modes
+from seg.models import MODEL_NAMES, build_model
 
 
 def main(argv=None):

@@ -12,13 +12,9 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(
-    0, str(Path(__file__).resolve().parents[1])
-)  # run from any directory without installing
-
-from seg.evaluation.comparison import compare, load_group, save_comparison  # noqa: E402
-from seg.evaluation.comparison_report import comparison_markdown  # noqa: E402
-from seg.utils.errors import UserError, run_cli  # noqa: E402
+from seg.evaluation.comparison import compare, load_group, save_comparison
+from seg.evaluation.comparison_report import comparison_markdown
+from seg.utils.errors import UserError, run_cli
 
 
 def parse_args(argv=None):

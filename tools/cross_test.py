@@ -1,39 +1,50 @@
 """Cross testing (paper table 4): evaluate each checkpoint under every padding mode.
 
-    python tools/cross_test.py --checkpoints checkpoints/resnet50_imagenet_*_seed*/best.pth [--modes zeros partial]
+    python tools/cross_test.py --checkpoints checkpoints/resnet50_imagenet_*_seed*/best.pth \\
+        [--modes zeros partial]
 
 Prints the training-padding x inference-padding top-1 matrix (per checkpoint, and the mean over the
-runs of each training padding with its drop against that padding) as Markdown; --json keeps every number.
+runs of each training padding with its drop against that padding) as Markdown; --json keeps every
+number.
 """
 import argparse
 import json
 import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))  # run from any folder without installing
+import torch
 
-import torch  # noqa: E402
-
-from seg.classification.cross_test import DEFAULT_MODES, cross_test, to_markdown  # noqa: E402
-from seg.layers import PADDING_MODES  # noqa: E402
+from seg.classification.cross_test import DEFAULT_MODES, cross_test, to_markdown
+from seg.layers import PADDING_MODES
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--checkpoints", nargs="+", required=True,
                         help="best.pth / last.pth files of classification runs")
     parser.add_argument("--modes", nargs="+", default=list(DEFAULT_MODES), choices=PADDING_MODES,
                         help="inference paddings (default: %(default)s)")
-    parser.add_argument("--data-root", help="ImageFolder root with val/; default: each checkpoint's data.root")
+    parser.add_argument(
+        "--data-root", help="ImageFolder root with val/; default: each checkpoint's data.root"
+    )
     parser.add_argument("--max-images", type=int, help="evaluate the first N val images only")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--json", help="also write the result to this file")
     args = parser.parse_args(argv)
-    result = cross_test(args.checkpoints, modes=args.modes, data_root=args.data_root, device=args.device,
-                        batch_size=args.batch_size, max_images=args.max_images, num_workers=args.workers,
-                        progress=True)
+    result = cross_test(
+        args.checkpoints,
+        modes=args.modes,
+        data_root=args.data_root,
+        device=args.device,
+        batch_size=args.batch_size,
+        max_images=args.max_images,
+        num_workers=args.workers,
+        progress=True,
+    )
     print(to_markdown(result))
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(result, indent=2) + "\n")

@@ -14,15 +14,10 @@ See docs/comparisons.md.
 
 import argparse
 import sys
-from pathlib import Path
 
-sys.path.insert(
-    0, str(Path(__file__).resolve().parents[1])
-)  # run from any directory without installing
-
-from seg.engine.sweep import EXECUTORS, run_sweep  # noqa: E402
-from seg.evaluation.tiling import MODE_OVERLAP  # noqa: E402
-from seg.utils.errors import run_cli  # noqa: E402
+from seg.engine.sweep import EXECUTORS, run_sweep
+from seg.evaluation.tiling import MODE_OVERLAP
+from seg.utils.errors import run_cli
 
 
 def parse_args(argv=None):

@@ -1,24 +1,27 @@
-"""Train a segmentation model: `python tools/train.py CONFIG [key=value ...]`, or under torchrun for DDP.
+"""Train a segmentation model: `python tools/train.py CONFIG [key=value ...]`, or under torchrun for
+DDP.
 
 Examples:
-    python tools/train.py configs/deeplabv3plus_small_os8_partial_synthetic.yaml train.iterations=100
+    python tools/train.py configs/deeplabv3plus_small_os8_partial_synthetic.yaml \\
+        train.iterations=100
     torchrun --nproc_per_node=8 tools/train.py configs/deeplabv3plus_r50_os8_partial_cityscapes.yaml
 """
 import argparse
-import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))  # run from any folder without installing
-
-from seg.config import ConfigError, load_config  # noqa: E402
-from seg.engine import cleanup  # noqa: E402
-from seg.engine.segmentation import train_segmentation  # noqa: E402
+from seg.config import ConfigError, load_config
+from seg.engine.segmentation import train_segmentation
+from seg.utils.distributed import cleanup
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("config", help="YAML recipe in configs/")
-    parser.add_argument("overrides", nargs="*", help="key=value, e.g. train.lr=0.01 model.padding=zeros")
+    parser.add_argument(
+        "overrides", nargs="*", help="key=value, e.g. train.lr=0.01 model.padding=zeros"
+    )
     args = parser.parse_args(argv)
     try:
         cfg = load_config(args.config, args.overrides)

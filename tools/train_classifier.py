@@ -1,29 +1,35 @@
-"""Train a torchvision classifier with a chosen padding: `python tools/train_classifier.py CONFIG [key=value ...]`.
+"""Train a torchvision classifier with a chosen padding: `python tools/train_classifier.py CONFIG
+[key=value ...]`.
 
 Examples:
     python tools/train_classifier.py configs/resnet18_synthetic_partial.yaml
-    python tools/train_classifier.py configs/resnet18_synthetic_partial.yaml model.padding=zeros train.seed=1
-    torchrun --nproc_per_node=8 tools/train_classifier.py configs/resnet50_imagenet_partial.yaml train.seed=3
+    python tools/train_classifier.py configs/resnet18_synthetic_partial.yaml \\
+        model.padding=zeros train.seed=1
+    torchrun --nproc_per_node=8 tools/train_classifier.py configs/resnet50_imagenet_partial.yaml \\
+        train.seed=3
 
 The run folder <output_dir>/<run_name> (default run_name: <config name>_seed<seed>) holds last.pth,
-best.pth (by top-1), log.jsonl, TensorBoard events, run.json and summary.json (per-epoch top-1/top-5,
-best top-1, mean of the last 5 epochs). Resume with train.resume=auto.
+best.pth (by top-1), log.jsonl, TensorBoard events, run.json and summary.json (per-epoch
+top-1/top-5, best top-1, mean of the last 5 epochs). Resume with train.resume=auto.
 """
 import argparse
-import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))  # run from any folder without installing
-
-from seg.classification.config import ConfigError, load_classification_config  # noqa: E402
-from seg.classification.train import train_classifier  # noqa: E402
-from seg.engine import cleanup, is_main_process  # noqa: E402
+from seg.classification.config import ConfigError, load_classification_config
+from seg.classification.train import train_classifier
+from seg.utils.distributed import cleanup, is_main_process
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("config", help="YAML recipe in configs/ (resnet50_imagenet_partial.yaml, ...)")
-    parser.add_argument("overrides", nargs="*", help="key=value, e.g. model.padding=zeros train.seed=2")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "config", help="YAML recipe in configs/ (resnet50_imagenet_partial.yaml, ...)"
+    )
+    parser.add_argument(
+        "overrides", nargs="*", help="key=value, e.g. model.padding=zeros train.seed=2"
+    )
     args = parser.parse_args(argv)
     try:
         cfg = load_classification_config(args.config, args.overrides)
@@ -32,15 +38,21 @@ def main(argv=None) -> int:
     main_process = False
     try:
         result = train_classifier(cfg)
-        main_process = is_main_process()  # asked before cleanup(): without a process group every rank is 0
+        # asked before cleanup(): without a process group every rank is 0
+        main_process = is_main_process()
     finally:
         cleanup()
     if main_process:
         summary = result.get("summary")
         if summary:
-            print(f"best top-1 {summary['best_top1']:.3f}, mean of the last {summary['last_epochs']} epochs "
-                  f"{summary['last5_top1']:.3f}")
-        print(f"{result['status']} at iteration {result['iteration']}; checkpoints in {cfg.run_dir()}")
+            print(
+                f"best top-1 {summary['best_top1']:.3f}, mean of the last "
+                f"{summary['last_epochs']} epochs "
+                f"{summary['last5_top1']:.3f}"
+            )
+        print(
+            f"{result['status']} at iteration {result['iteration']}; checkpoints in {cfg.run_dir()}"
+        )
     return 0
 
 

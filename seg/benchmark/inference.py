@@ -1,7 +1,7 @@
 """The paper's Table 1: inference time with zero vs partial padding, 1st iteration and after.
 
 One model instance per case, switched between padding implementations in place (same weights,
-same memory), every variant timed in each interleaved repetition (seg.benchmark.timing):
+same memory), every variant timed in each interleaved repetition (seg.utils.timing):
 
   zero            zero padding
   zero (A/A)      zero padding again: its "overhead" is pure noise, the floor to read others by
@@ -24,9 +24,9 @@ import torch.nn as nn
 import torchvision
 
 from seg.benchmark.mask_conv import clear_mask_conv_cache, use_padding
-from seg.benchmark.timing import interleaved_times, relative
 from seg.layers import clear_ratio_cache
 from seg.models import MODEL_NAMES, build_model
+from seg.utils.timing import interleaved_times, relative
 
 CLASSIFIERS = {"vgg16_bn": torchvision.models.vgg16_bn, "resnet50": torchvision.models.resnet50}
 SEGMENTERS = ("deeplabv3plus_resnet50", "deeplabv3plus_wrn38")

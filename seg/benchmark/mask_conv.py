@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from seg.layers import PartialConv2d, set_padding
+from seg.layers import set_padding
 from seg.layers.partial_conv import resolve_padding
 
 BENCHMARK_MODES = ("zeros", "partial", "maskconv")

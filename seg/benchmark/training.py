@@ -31,26 +31,27 @@ import torch.nn.functional as F
 
 from seg.benchmark.inference import build_benchmark_model, corner_valid
 from seg.benchmark.mask_conv import use_padding
-from seg.benchmark.timing import interleaved_times, relative
+from seg.utils.labels import IGNORE_INDEX, NUM_CLASSES
+from seg.utils.timing import interleaved_times, relative
 
 TRAINING_VARIANTS = ("zero", "partial", "partial+mask", "zero (A/A)")
 _MODES = {"zero": "zeros", "partial": "partial", "partial+mask": "partial", "zero (A/A)": "zeros"}
 
 
-def make_batch(batch, height, width, num_classes=19, device="cpu"):
+def make_batch(batch, height, width, num_classes=NUM_CLASSES, device="cpu"):
     """Returns (images, labels, valid): random, seeded; labels 255 outside the real region."""
     generator = torch.Generator().manual_seed(0)
     images = torch.randn(batch, 3, height, width, generator=generator)
     labels = torch.randint(0, num_classes, (batch, height, width), generator=generator)
     valid = corner_valid(batch, height, width, height * 7 // 8, width * 7 // 8)
-    labels[valid[:, 0] == 0] = 255
+    labels[valid[:, 0] == 0] = IGNORE_INDEX
     return images.to(device), labels.to(device), valid.to(device)
 
 
 def training_step(model, optimizer, images, labels, valid=None):
     """Runs one SGD step: forward (with valid: mask propagation), loss, backward, step."""
     logits = model(images) if valid is None else model(images, valid)
-    loss = F.cross_entropy(logits, labels, ignore_index=255)
+    loss = F.cross_entropy(logits, labels, ignore_index=IGNORE_INDEX)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -95,8 +96,8 @@ def _cpu_peaks(case, steps, threads, runs) -> dict:
     """Returns {variant: median peak of `runs` fresh processes per variant, run interleaved}.
 
     One process's high-water mark moves by a few percent from run to run (glibc's and oneDNN's
-    allocations are not the same every time; measured: zero padding 1583-1639 MiB in three runs
-    of the same command), as much as the difference being measured: hence the median.
+    allocations are not the same every time), as much as the difference being measured: hence
+    the median.
     """
     peaks = {v: [] for v in TRAINING_VARIANTS[:3]}
     for _ in range(runs):

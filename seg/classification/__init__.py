@@ -1,4 +1,5 @@
-"""Classification track (paper section 4.1): torchvision classifiers trained and cross tested with any padding.
+"""Classification track (paper section 4.1): torchvision classifiers trained and cross tested with
+any padding.
 
 Training goes through the same seg.engine loop as segmentation (seg.classification.train).
 """
@@ -14,8 +15,22 @@ from seg.classification.runs import read_run
 from seg.classification.synthetic import make_synthetic_imagefolder
 
 __all__ = [
-    "PAPER_MODELS", "ClassificationConfig", "TopKAccuracy", "aggregate", "aggregate_tables", "build_classifier",
-    "build_train_set", "build_val_set", "classifier_names", "cross_test", "eval_transform", "evaluate_classifier",
-    "load_classification_config", "load_classifier", "make_synthetic_imagefolder", "read_run", "topk_correct",
+    "PAPER_MODELS",
+    "ClassificationConfig",
+    "TopKAccuracy",
+    "aggregate",
+    "aggregate_tables",
+    "build_classifier",
+    "build_train_set",
+    "build_val_set",
+    "classifier_names",
+    "cross_test",
+    "eval_transform",
+    "evaluate_classifier",
+    "load_classification_config",
+    "load_classifier",
+    "make_synthetic_imagefolder",
+    "read_run",
+    "topk_correct",
     "train_transform",
 ]

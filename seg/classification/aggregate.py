@@ -1,4 +1,5 @@
-"""The paper's tables 2 and 3 from run summaries: runs as columns, average, diff vs zero padding, stdev.
+"""The paper's tables 2 and 3 from run summaries: runs as columns, average, diff vs zero padding,
+stdev.
 
 One row per (architecture, padding), e.g. resnet50_partial; its columns are the runs' best top-1
 (table 2) or last-5-epoch mean (table 3), ordered by seed. `diff` is the row's average minus the
@@ -36,11 +37,17 @@ def spread(values: list[float], kind: str = "sample") -> float | None:
 def _row_order(row_key: tuple[str, str]) -> tuple:
     model, padding = row_key
     paper = PAPER_MODELS.index(model) if model in PAPER_MODELS else len(PAPER_MODELS)
-    return paper, model, PADDING_ORDER.index(padding) if padding in PADDING_ORDER else len(PADDING_ORDER), padding
+    return (
+        paper,
+        model,
+        PADDING_ORDER.index(padding) if padding in PADDING_ORDER else len(PADDING_ORDER),
+        padding,
+    )
 
 
 def aggregate(runs: list[dict], table: str = "best", *, stdev: str = "sample") -> dict:
-    """Returns {"table", "columns", "rows"} of table 2 ("best") or 3 ("last5_avg") from read_run summaries.
+    """Returns {"table", "columns", "rows"} of table 2 ("best") or 3 ("last5_avg") from read_run
+    summaries.
 
     Each row: {"network", "model", "padding", "runs", "run_names", "average", "diff", "stdev"};
     diff is None for the zero-padding row itself and for architectures without one.
@@ -55,19 +62,36 @@ def aggregate(runs: list[dict], table: str = "best", *, stdev: str = "sample") -
     for model, padding in sorted(groups, key=_row_order):
         members = sorted(groups[(model, padding)], key=lambda r: (r["seed"], r["name"]))
         values = [r[key] for r in members]
-        rows.append({"network": f"{model}_{padding}", "model": model, "padding": padding, "runs": values,
-                     "run_names": [r["name"] for r in members], "average": statistics.fmean(values),
-                     "stdev": spread(values, stdev)})
+        rows.append(
+            {
+                "network": f"{model}_{padding}",
+                "model": model,
+                "padding": padding,
+                "runs": values,
+                "run_names": [r["name"] for r in members],
+                "average": statistics.fmean(values),
+                "stdev": spread(values, stdev),
+            }
+        )
     zero_average = {r["model"]: r["average"] for r in rows if r["padding"] == "zeros"}
     for row in rows:
         has_zero = row["model"] in zero_average and row["padding"] != "zeros"
         row["diff"] = row["average"] - zero_average[row["model"]] if has_zero else None
     width = max((len(r["runs"]) for r in rows), default=0)
-    return {"table": table, "stdev": stdev, "columns": [f"{i}_{table}" for i in range(1, width + 1)], "rows": rows}
+    return {
+        "table": table,
+        "stdev": stdev,
+        "columns": [f"{i}_{table}" for i in range(1, width + 1)],
+        "rows": rows,
+    }
 
 
 def _cell(value, digits: int = 3) -> str:
-    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+    return (
+        ""
+        if value is None or (isinstance(value, float) and math.isnan(value))
+        else f"{value:.{digits}f}"
+    )
 
 
 def to_markdown(result: dict) -> str:

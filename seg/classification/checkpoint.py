@@ -1,4 +1,5 @@
-"""Rebuilding a classifier from a checkpoint of tools/train_classifier.py, in its own padding or another."""
+"""Rebuilding a classifier from a checkpoint of tools/train_classifier.py, in its own padding or
+another."""
 from __future__ import annotations
 
 from seg.classification.models import build_classifier
@@ -16,9 +17,11 @@ def load_classifier(path, *, padding: str | None = None, map_location="cpu"):
     config = state.get("config") or {}
     model_cfg = config.get("model") or {}
     if "model" not in state or set(model_cfg) != {"name", "num_classes", "padding"}:
-        raise KeyError(f"{path}: not a checkpoint of tools/train_classifier.py (needs 'model' weights and a "
-                       f"config with model.name/num_classes/padding) — segmentation checkpoints load with "
-                       f"seg.engine.load_model")
+        raise KeyError(
+            f"{path}: not a checkpoint of tools/train_classifier.py (needs 'model' weights and a "
+            f"config with model.name/num_classes/padding) — segmentation checkpoints load with "
+            f"seg.engine.load_model"
+        )
     model = build_classifier(model_cfg["name"], num_classes=model_cfg["num_classes"],
                              padding=padding or model_cfg["padding"])
     model.load_state_dict(state["model"], strict=True)

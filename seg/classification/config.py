@@ -10,7 +10,6 @@ import pathlib
 from dataclasses import dataclass, field
 from typing import Optional
 
-
 from seg import config as base
 from seg.config import REPO_ROOT, ConfigError, config_to_dict, format_config, repo_path  # noqa: F401  (re-exported)
 
@@ -18,16 +17,19 @@ from seg.config import REPO_ROOT, ConfigError, config_to_dict, format_config, re
 @dataclass
 class ClassifierModelConfig:
     """The keywords of seg.classification.build_classifier, exactly."""
-    name: str = "resnet50"  # any torchvision classification model; the paper: vgg16_bn, vgg19_bn, resnet50/101/152
+    # any torchvision classification model; the paper: vgg16_bn, vgg19_bn, resnet50/101/152
+    name: str = "resnet50"
     num_classes: int = 1000  # ImageNet
     padding: str = "partial"  # zeros | reflect | replicate | circular | partial
 
 
 @dataclass
 class ClassifierDataConfig:
-    """The ImageFolder tree (<root>/train/<class>/*, <root>/val/<class>/*) and the paper's transforms."""
+    """The ImageFolder tree (<root>/train/<class>/*, <root>/val/<class>/*) and the paper's
+    transforms."""
     root: str = "datasets/imagenet"  # relative paths are taken from the repository root
-    train_crop: int = 224  # RandomResizedCrop size (+ horizontal flip), as the PyTorch ImageNet example
+    # RandomResizedCrop size (+ horizontal flip), as the PyTorch ImageNet example
+    train_crop: int = 224
     crop_scale: tuple[float, float] = (0.08, 1.0)  # RandomResizedCrop's area range
     eval_resize: int = 256  # shorter side before the centre crop
     eval_crop: int = 224  # single centre crop ("1-crop testing")
@@ -80,9 +82,12 @@ def load_classification_config(path, overrides=()) -> ClassificationConfig:
     """Returns the ClassificationConfig of a YAML file with `key=value` overrides applied on top."""
     path = pathlib.Path(path)
     if not path.is_file():
-        raise ConfigError(f"config file {path} not found — pass one of the classification recipes in "
-                          f"{REPO_ROOT / 'configs'} (e.g. resnet18_synthetic_partial.yaml)")
+        raise ConfigError(
+            f"config file {path} not found — pass one of the classification recipes in "
+            f"{REPO_ROOT / 'configs'} (e.g. resnet18_synthetic_partial.yaml)"
+        )
     cfg = base.load_config(path, overrides, schema=ClassificationConfig)
-    if cfg.run_name == path.stem:  # one folder per repetition, so 5 seeds of one recipe do not overwrite each other
+    # one folder per repetition, so 5 seeds of one recipe do not overwrite each other
+    if cfg.run_name == path.stem:
         cfg.run_name = f"{path.stem}_seed{cfg.train.seed}"
     return cfg

@@ -1,4 +1,5 @@
-"""ImageFolder train/val sets with the transforms of the official PyTorch ImageNet example (paper 4.1)."""
+"""ImageFolder train/val sets with the transforms of the official PyTorch ImageNet example (paper
+4.1)."""
 from __future__ import annotations
 
 import pathlib
@@ -13,27 +14,41 @@ STD = (0.229, 0.224, 0.225)
 
 
 def train_transform(crop: int = 224, scale=(0.08, 1.0)) -> T.Compose:
-    """Returns RandomResizedCrop(crop) + horizontal flip + normalisation (the training augmentation)."""
-    return T.Compose([T.RandomResizedCrop(crop, scale=tuple(scale)), T.RandomHorizontalFlip(), T.ToTensor(),
-                      T.Normalize(MEAN, STD)])
+    """Returns RandomResizedCrop(crop) + horizontal flip + normalisation (the training
+    augmentation)."""
+    return T.Compose(
+        [
+            T.RandomResizedCrop(crop, scale=tuple(scale)),
+            T.RandomHorizontalFlip(),
+            T.ToTensor(),
+            T.Normalize(MEAN, STD),
+        ]
+    )
 
 
 def eval_transform(resize: int = 256, crop: int = 224) -> T.Compose:
-    """Returns Resize(shorter side = resize) + CenterCrop(crop) + normalisation ("1-crop testing")."""
+    """Returns Resize(shorter side = resize) + CenterCrop(crop) + normalisation ("1-crop
+    testing")."""
     return T.Compose([T.Resize(resize), T.CenterCrop(crop), T.ToTensor(), T.Normalize(MEAN, STD)])
 
 
 def image_folder(root, split: str, transform) -> torchvision.datasets.ImageFolder:
-    """Returns the ImageFolder of <root>/<split>/<class>/*, with an error naming the fix when it is missing."""
+    """Returns the ImageFolder of <root>/<split>/<class>/*, with an error naming the fix when it is
+    missing."""
     folder = pathlib.Path(root) / split
     if not folder.is_dir():
         raise FileNotFoundError(
-            f"no ImageFolder at {folder} (expected {folder}/<class>/<image>) — set data.root to the ImageNet "
-            f"folder, or make the CPU set with datasets/make_synthetic_imagefolder.py --out {pathlib.Path(root)}")
+            f"no ImageFolder at {folder} (expected {folder}/<class>/<image>) — set data.root to "
+            "the ImageNet "
+            "folder, or make the CPU set with datasets/make_synthetic_imagefolder.py --out "
+            f"{pathlib.Path(root)}"
+        )
     return torchvision.datasets.ImageFolder(str(folder), transform=transform)
 
 
-def build_train_set(root, *, crop: int = 224, scale=(0.08, 1.0)) -> torchvision.datasets.ImageFolder:
+def build_train_set(
+    root, *, crop: int = 224, scale=(0.08, 1.0)
+) -> torchvision.datasets.ImageFolder:
     """Returns <root>/train with the training augmentation."""
     return image_folder(root, "train", train_transform(crop, scale))
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from seg.engine import distributed as dist
+from seg.utils import distributed as dist
 
 
 def topk_hits(logits: torch.Tensor, target: torch.Tensor, ks=(1, 5)) -> torch.Tensor:
@@ -24,7 +24,8 @@ def topk_correct(logits: torch.Tensor, target: torch.Tensor, ks=(1, 5)) -> torch
 
 
 class TopKAccuracy:
-    """Accumulates top-k hits over batches (and processes); `.percent()` -> {"top1": %, "top5": %}."""
+    """Accumulates top-k hits over batches (and processes); `.percent()` -> {"top1": %, "top5":
+    %}."""
 
     def __init__(self, ks=(1, 5)):
         self.ks = tuple(ks)
@@ -38,7 +39,9 @@ class TopKAccuracy:
 
     def reduce_from_all_processes(self, device="cpu") -> None:
         """Sums the counts of every process into each one (no-op in one process)."""
-        counts = torch.cat([self.correct, torch.tensor([float(self.count)], dtype=torch.float64)]).to(device)
+        counts = torch.cat(
+            [self.correct, torch.tensor([float(self.count)], dtype=torch.float64)]
+        ).to(device)
         counts = dist.all_reduce_sum(counts).cpu()
         self.correct, self.count = counts[:-1], int(counts[-1].item())
 

@@ -1,4 +1,5 @@
-"""torchvision classification models built by name, with every padded convolution in one padding mode.
+"""torchvision classification models built by name, with every padded convolution in one padding
+mode.
 
 The paper (section 4.1) takes the official PyTorch model definitions and only swaps the padding:
 `build_classifier("vgg16_bn", padding="partial")` is torchvision's vgg16_bn with each padded
@@ -25,7 +26,8 @@ def classifier_names() -> list[str]:
 
 
 def build_classifier(name: str, *, num_classes: int = 1000, padding: str = "partial") -> nn.Module:
-    """Returns torchvision's `name` with random weights, `num_classes` outputs and padding `padding`."""
+    """Returns torchvision's `name` with random weights, `num_classes` outputs and padding
+    `padding`."""
     names = classifier_names()
     if name not in names:
         close = difflib.get_close_matches(name, names, n=3)
@@ -34,11 +36,14 @@ def build_classifier(name: str, *, num_classes: int = 1000, padding: str = "part
                          f"(see torchvision.models.list_models(module=torchvision.models))")
     if padding not in PADDING_MODES:
         raise ValueError(f"model.padding={padding!r}: use one of {', '.join(PADDING_MODES)}")
-    extra = {"aux_logits": False, "init_weights": True} if name in ("googlenet", "inception_v3") else {}
+    extra = (
+        {"aux_logits": False, "init_weights": True} if name in ("googlenet", "inception_v3") else {}
+    )
     model = torchvision.models.get_model(name, weights=None, num_classes=num_classes, **extra)
     return set_padding(model, padding)
 
 
 def classifier_logits(output) -> torch.Tensor:
-    """Returns the logits tensor of a torchvision classifier's output (main head of a namedtuple)."""
+    """Returns the logits tensor of a torchvision classifier's output (main head of a
+    namedtuple)."""
     return output if isinstance(output, torch.Tensor) else output[0]

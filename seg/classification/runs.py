@@ -1,4 +1,5 @@
-"""One training run's numbers: top-1/top-5 per epoch, the best top-1 and the mean of the last 5 epochs.
+"""One training run's numbers: top-1/top-5 per epoch, the best top-1 and the mean of the last 5
+epochs.
 
 Read back from the run folder the engine wrote: log.jsonl (val/top1 and val/top5 at the
 iterations where validation ran) and run.json (the config and the iterations of one epoch, written
@@ -41,21 +42,34 @@ def best_and_last_mean(top1: list[float], last: int = LAST_EPOCHS) -> tuple[floa
 
 
 def read_run(run_dir) -> dict:
-    """Returns the summary of one run folder: name, model, padding, seed, epochs, best_top1, last5_top1."""
+    """Returns the summary of one run folder: name, model, padding, seed, epochs, best_top1,
+    last5_top1."""
     run_dir = pathlib.Path(run_dir)
     info_path, log_path = run_dir / RUN_INFO, run_dir / "log.jsonl"
     for path in (info_path, log_path):
         if not path.is_file():
-            raise FileNotFoundError(f"{path} not found — {run_dir} is not a run folder of tools/train_classifier.py")
+            raise FileNotFoundError(
+                f"{path} not found — {run_dir} is not a run folder of tools/train_classifier.py"
+            )
     info = json.loads(info_path.read_text())
     epochs = epoch_accuracies(read_jsonl(log_path), info["iterations_per_epoch"])
     if not epochs:
-        raise ValueError(f"{log_path} has no val/top1 record — the run has not finished its first epoch")
+        raise ValueError(
+            f"{log_path} has no val/top1 record — the run has not finished its first epoch"
+        )
     best, last_mean = best_and_last_mean([e["top1"] for e in epochs])
     model = info["config"]["model"]
-    return {"name": run_dir.name, "run_dir": str(run_dir), "model": model["name"], "padding": model["padding"],
-            "seed": info["config"]["train"]["seed"], "epochs": epochs, "best_top1": best,
-            "last5_top1": last_mean, "last_epochs": min(LAST_EPOCHS, len(epochs))}
+    return {
+        "name": run_dir.name,
+        "run_dir": str(run_dir),
+        "model": model["name"],
+        "padding": model["padding"],
+        "seed": info["config"]["train"]["seed"],
+        "epochs": epochs,
+        "best_top1": best,
+        "last5_top1": last_mean,
+        "last_epochs": min(LAST_EPOCHS, len(epochs)),
+    }
 
 
 def write_summary(run_dir, summary: dict) -> pathlib.Path:

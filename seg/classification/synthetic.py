@@ -1,4 +1,5 @@
-"""A small synthetic ImageFolder whose classes differ by shape and texture, with objects cut by the border.
+"""A small synthetic ImageFolder whose classes differ by shape and texture, with objects cut by the
+border.
 
 Each class is a (shape, texture) pair: a disc, square or triangle filled with stripes, a
 checkerboard or dots in a light and a dark tone of a random tint, on a noisy background of a random
@@ -19,8 +20,15 @@ from PIL import Image
 # learnable in a few minutes); each later class reuses a shape and a texture of earlier ones, so
 # from the fourth on only their combination does.
 CLASS_NAMES = (
-    "disc_stripes", "square_checker", "triangle_dots", "square_stripes", "disc_dots", "triangle_checker",
-    "disc_checker", "square_dots", "triangle_stripes",
+    "disc_stripes",
+    "square_checker",
+    "triangle_dots",
+    "square_stripes",
+    "disc_dots",
+    "triangle_checker",
+    "disc_checker",
+    "square_dots",
+    "triangle_stripes",
 )
 SPLITS = ("train", "val")
 
@@ -55,31 +63,49 @@ def texture(kind: str, y: np.ndarray, x: np.ndarray, rng: np.random.Generator) -
     raise ValueError(f"unknown texture {kind!r}; use stripes, checker or dots")
 
 
-def render_image(class_name: str, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Returns (image (size, size, 3) uint8, object mask (size, size) bool) of one `class_name` object at the border."""
+def render_image(
+    class_name: str, size: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Returns (image (size, size, 3) uint8, object mask (size, size) bool) of one `class_name`
+    object at the border."""
     shape, kind = class_name.split("_")
     y, x = np.mgrid[0:size, 0:size].astype(np.float32)
     radius = rng.uniform(0.28, 0.45) * size
     # centre inside the image but within one radius of a random side: the object touches that side
     side = rng.integers(4)
     along, depth = rng.uniform(0, size), rng.uniform(0, radius * 0.8)
-    cy, cx = [(depth, along), (size - 1 - depth, along), (along, depth), (along, size - 1 - depth)][side]
+    cy, cx = [(depth, along), (size - 1 - depth, along), (along, depth), (along, size - 1 - depth)][
+        side
+    ]
     mask = shape_mask(shape, y - cy, x - cx, radius)
     # a light and a dark tone of one random tint: the texture always shows, and colour is no cue
     tint = rng.uniform(0.6, 1.0, size=3)
     fg_a, fg_b, bg = 235.0 * tint, 20.0 * tint, rng.uniform(40, 215, size=3)
     pattern = texture(kind, y, x, rng)[..., None]
     foreground = fg_a * pattern + fg_b * (1 - pattern)
-    background = bg + rng.normal(0, 25, size=(size, size, 3))  # plain noise: no texture outside the object
-    image = np.where(mask[..., None], foreground, background) + rng.normal(0, 8, size=(size, size, 3))
+    # plain noise: no texture outside the object
+    background = bg + rng.normal(0, 25, size=(size, size, 3))
+    image = np.where(mask[..., None], foreground, background) + rng.normal(
+        0, 8, size=(size, size, 3)
+    )
     return np.clip(image, 0, 255).astype(np.uint8), mask
 
 
-def make_synthetic_imagefolder(out, *, classes: int = 3, train_per_class: int = 60, val_per_class: int = 20,
-                               size: int = 36, seed: int = 0) -> pathlib.Path:
-    """Returns `out` after writing out/{train,val}/<class>/<index>.png (the ImageNet folder layout)."""
+def make_synthetic_imagefolder(
+    out,
+    *,
+    classes: int = 3,
+    train_per_class: int = 60,
+    val_per_class: int = 20,
+    size: int = 36,
+    seed: int = 0,
+) -> pathlib.Path:
+    """Returns `out` after writing out/{train,val}/<class>/<index>.png (the ImageNet folder
+    layout)."""
     if not 2 <= classes <= len(CLASS_NAMES):
-        raise ValueError(f"classes={classes}: choose 2 to {len(CLASS_NAMES)} (one per (shape, texture) pair)")
+        raise ValueError(
+            f"classes={classes}: choose 2 to {len(CLASS_NAMES)} (one per (shape, texture) pair)"
+        )
     if size < 16:
         raise ValueError(f"size={size}: textures need at least 16 pixels; use --size 16 or more")
     out = pathlib.Path(out)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .class_uniform import ClassUniformDataset
 from .cityscapes import CityscapesSegmentation
+from .class_uniform import ClassUniformDataset
 from .transforms import EvalTransform, TrainTransform
 
 
@@ -21,13 +21,18 @@ def build_train_dataset(
     cache_dir: str | Path | None = None,
     progress: bool = True,
 ) -> ClassUniformDataset:
-    """Return the augmented training set (fine train cities of `fold`, plus coarse train_extra if `coarse`)."""
+    """Return the augmented training set (fine train cities of `fold`, plus coarse train_extra if
+    `coarse`)."""
     transform = TrainTransform(crop_size, scale_range=scale_range, color_jitter=color_jitter)
     base = CityscapesSegmentation(root, "train", fold=fold, coarse=coarse, transform=transform)
-    return ClassUniformDataset(base, fraction=class_uniform_fraction, seed=seed, cache_dir=cache_dir,
-                               progress=progress)
+    return ClassUniformDataset(
+        base, fraction=class_uniform_fraction, seed=seed, cache_dir=cache_dir, progress=progress
+    )
 
 
-def build_eval_dataset(root: str | Path, split: str = "val", *, fold: int = 0) -> CityscapesSegmentation:
-    """Return full images of `split` of `fold`, without augmentation, with label and valid (all ones)."""
+def build_eval_dataset(
+    root: str | Path, split: str = "val", *, fold: int = 0
+) -> CityscapesSegmentation:
+    """Return full images of `split` of `fold`, without augmentation, with label and valid (all
+    ones)."""
     return CityscapesSegmentation(root, split, fold=fold, coarse=False, transform=EvalTransform())

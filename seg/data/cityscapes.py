@@ -9,7 +9,8 @@ import cv2
 import numpy as np
 from torch.utils.data import Dataset
 
-from .labels import IGNORE_INDEX, check_train_ids, label_ids_to_train_ids
+from seg.utils.labels import IGNORE_INDEX, check_train_ids, label_ids_to_train_ids
+
 from .root import EXPECTED_TREE
 from .splits import CITIES, fold_cities, original_split
 from .transforms import EvalTransform
@@ -20,7 +21,8 @@ IMAGE_SUFFIX = "_leftImg8bit.png"
 
 @dataclass(frozen=True)
 class Sample:
-    """One image and its label file (None for unlabelled test images); `name` is relative to the root."""
+    """One image and its label file (None for unlabelled test images); `name` is relative to the
+    root."""
 
     image: Path
     label: Path | None
@@ -28,7 +30,8 @@ class Sample:
 
 
 def _label_path(root: Path, image: Path, annotation: str) -> Path:
-    """Return the label file of `image` in gtFine/gtCoarse, preferring a prepared *_labelTrainIds.png."""
+    """Return the label file of `image` in gtFine/gtCoarse, preferring a prepared
+    *_labelTrainIds.png."""
     directory, city = image.parent.parent.name, image.parent.name
     stem = image.name[: -len(IMAGE_SUFFIX)]
     folder = root / annotation / directory / city
@@ -53,43 +56,61 @@ def _city_samples(root: Path, city: str, annotation: str, require_label: bool) -
     return samples
 
 
-def find_samples(root: str | Path, split: str, *, fold: int = 0, coarse: bool = False) -> list[Sample]:
-    """Return the sorted samples of `split` ("train", "val", "test") of `fold`; coarse adds train_extra."""
+def find_samples(
+    root: str | Path, split: str, *, fold: int = 0, coarse: bool = False
+) -> list[Sample]:
+    """Return the sorted samples of `split` ("train", "val", "test") of `fold`; coarse adds
+    train_extra."""
     root = Path(root)
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     if coarse and split != "train":
         raise ValueError(f"coarse=True only applies to split='train', got split={split!r}")
     if not (root / "leftImg8bit").is_dir():
-        raise FileNotFoundError(f"no Cityscapes data at {root / 'leftImg8bit'}. Expected tree:\n{EXPECTED_TREE}")
+        raise FileNotFoundError(
+            f"no Cityscapes data at {root / 'leftImg8bit'}. Expected tree:\n{EXPECTED_TREE}"
+        )
     cities = CITIES["test"] if split == "test" else fold_cities(fold)[split]
     samples = [s for city in cities for s in _city_samples(root, city, "gtFine", split != "test")]
     if coarse:
-        samples += [s for city in CITIES["train_extra"] for s in _city_samples(root, city, "gtCoarse", True)]
+        samples += [
+            s for city in CITIES["train_extra"] for s in _city_samples(root, city, "gtCoarse", True)
+        ]
     if not samples:
         tried = sorted({str(root / "leftImg8bit" / original_split(c) / c) for c in cities})
         raise FileNotFoundError(
-            f"no *{IMAGE_SUFFIX} for split {split!r} (fold {fold}) under {root}; tried {tried[:3]} ... "
+            f"no *{IMAGE_SUFFIX} for split {split!r} (fold {fold}) under {root}; tried "
+            f"{tried[:3]} ... "
             f"({len(tried)} city folders). Expected tree:\n{EXPECTED_TREE}"
         )
     return samples
 
 
 def read_image(path: Path) -> np.ndarray:
-    """Return the RGB uint8 (H, W, 3) image at `path`, raising a named error when it cannot be decoded."""
+    """Return the RGB uint8 (H, W, 3) image at `path`, raising a named error when it cannot be
+    decoded."""
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
-        raise OSError(f"cannot read image {path}: missing, truncated or not an image; re-download or re-extract it")
+        raise OSError(
+            f"cannot read image {path}: missing, truncated or not an image; re-download or "
+            "re-extract it"
+        )
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 def read_label(path: Path) -> np.ndarray:
-    """Return the trainId map (uint8 (H, W), 255 = ignore) of a *_labelIds.png or *_labelTrainIds.png."""
+    """Return the trainId map (uint8 (H, W), 255 = ignore) of a *_labelIds.png or
+    *_labelTrainIds.png."""
     label = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if label is None:
-        raise OSError(f"cannot read label {path}: missing, truncated or not an image; re-download or re-extract it")
+        raise OSError(
+            f"cannot read label {path}: missing, truncated or not an image; re-download or "
+            "re-extract it"
+        )
     if label.ndim != 2:
-        raise ValueError(f"label {path} has {label.shape[2]} channels; expected a single-channel *_labelIds.png")
+        raise ValueError(
+            f"label {path} has {label.shape[2]} channels; expected a single-channel *_labelIds.png"
+        )
     if path.name.endswith("_labelTrainIds.png"):
         return check_train_ids(label, path)
     return label_ids_to_train_ids(label, path)
@@ -103,7 +124,8 @@ def load_sample(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
     label = read_label(sample.label)
     if label.shape != image.shape[:2]:
         raise ValueError(
-            f"image {sample.image} is {image.shape[1]}x{image.shape[0]} but its label {sample.label} is "
+            f"image {sample.image} is {image.shape[1]}x{image.shape[0]} but its label "
+            f"{sample.label} is "
             f"{label.shape[1]}x{label.shape[0]} (width x height); they must match pixel for pixel"
         )
     return image, label
@@ -113,7 +135,8 @@ class CityscapesSegmentation(Dataset):
     """Cityscapes images of a split/fold; items are dicts of image, label, valid and name.
 
     `transform(image, label, center=None, seed=None) -> {"image", "label", "valid"}` turns the uint8
-    arrays into tensors; the default is the evaluation transform (full image, normalised, valid all 1).
+    arrays into tensors; the default is the evaluation transform (full image, normalised, valid all
+    1).
     """
 
     def __init__(

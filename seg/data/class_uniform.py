@@ -15,34 +15,42 @@ import numpy as np
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
+from seg.utils.labels import NUM_CLASSES
+
 from .cityscapes import CityscapesSegmentation, Sample, load_sample
-from .labels import NUM_CLASSES
 
 CACHE_VERSION = 1
 
 
 def cache_key(samples: list[Sample], points_per_class: int) -> str:
-    """Return a hex digest identifying the file list (names, label paths, sizes, mtimes) and settings."""
+    """Return a hex digest identifying the file list (names, label paths, sizes, mtimes) and
+    settings."""
     digest = hashlib.sha256(f"v{CACHE_VERSION} points={points_per_class}".encode())
     for sample in samples:
         for path in (sample.image, sample.label):
             stat = path.stat() if path is not None else None
-            digest.update(f"|{path}:{stat.st_size if stat else -1}:{stat.st_mtime_ns if stat else -1}".encode())
+            size, mtime = (stat.st_size, stat.st_mtime_ns) if stat else (-1, -1)
+            digest.update(f"|{path}:{size}:{mtime}".encode())
     return digest.hexdigest()[:20]
 
 
 def default_cache_dir(root: Path) -> Path:
-    """Return <root>/.cache when writable (cache next to the data), else ~/.cache/partial-padding-seg."""
+    """Return <root>/.cache when writable (cache next to the data), else
+    ~/.cache/partial-padding-seg."""
     if os.access(root, os.W_OK):
         return root / ".cache"
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "partial-padding-seg"
 
 
-def image_class_points(label: np.ndarray, rng: np.random.Generator, points_per_class: int) -> dict[int, list]:
-    """Return {trainId: [[x, y], ...]} with up to `points_per_class` random pixels of each present class."""
+def image_class_points(
+    label: np.ndarray, rng: np.random.Generator, points_per_class: int
+) -> dict[int, list]:
+    """Return {trainId: [[x, y], ...]} with up to `points_per_class` random pixels of each present
+    class."""
     points = {}
     flat = label.ravel()
-    counts = np.bincount(flat, minlength=256)[:NUM_CLASSES]  # bincount: far faster than np.unique here
+    # bincount: far faster than np.unique here
+    counts = np.bincount(flat, minlength=256)[:NUM_CLASSES]
     for train_id in np.flatnonzero(counts):
         indices = np.flatnonzero(flat == train_id)
         chosen = rng.choice(indices, size=min(points_per_class, indices.size), replace=False)
@@ -52,9 +60,14 @@ def image_class_points(label: np.ndarray, rng: np.random.Generator, points_per_c
 
 
 def class_locations(
-    samples: list[Sample], cache_dir: str | Path, *, points_per_class: int = 8, progress: bool = True
+    samples: list[Sample],
+    cache_dir: str | Path,
+    *,
+    points_per_class: int = 8,
+    progress: bool = True,
 ) -> list[dict[int, list]]:
-    """Return, per sample, {trainId: pixel [x, y] list}; read from the JSON cache or computed and cached."""
+    """Return, per sample, {trainId: pixel [x, y] list}; read from the JSON cache or computed and
+    cached."""
     cache_file = Path(cache_dir) / f"class_uniform_{cache_key(samples, points_per_class)}.json"
     if cache_file.is_file():
         with open(cache_file) as f:
@@ -65,7 +78,8 @@ def class_locations(
     for sample in tqdm(samples, desc="class-uniform locations", disable=not progress):
         locations.append(image_class_points(load_sample(sample)[1], rng, points_per_class))
     cache_file.parent.mkdir(parents=True, exist_ok=True)
-    temporary = cache_file.with_suffix(f".tmp{os.getpid()}")  # atomic: parallel ranks may write at once
+    # atomic: parallel ranks may write at once
+    temporary = cache_file.with_suffix(f".tmp{os.getpid()}")
     with open(temporary, "w") as f:
         json.dump({"names": [s.name for s in samples], "locations": locations}, f)
     temporary.replace(cache_file)
@@ -99,8 +113,9 @@ class ClassUniformDataset(Dataset):
         self.locations: list[dict[int, list]] = []
         if fraction > 0:
             cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir(base.root)
-            self.locations = class_locations(base.samples, cache_dir, points_per_class=points_per_class,
-                                             progress=progress)
+            self.locations = class_locations(
+                base.samples, cache_dir, points_per_class=points_per_class, progress=progress
+            )
             for index, points in enumerate(self.locations):
                 for train_id in points:
                     self.images_of_class.setdefault(train_id, []).append(index)
@@ -117,7 +132,9 @@ class ClassUniformDataset(Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, index])
         if self.classes and rng.random() < self.fraction:
             train_id = self.classes[rng.integers(len(self.classes))]
-            image_index = self.images_of_class[train_id][rng.integers(len(self.images_of_class[train_id]))]
+            image_index = self.images_of_class[train_id][
+                rng.integers(len(self.images_of_class[train_id]))
+            ]
             points = self.locations[image_index][train_id]
             return image_index, tuple(points[rng.integers(len(points))]), int(rng.integers(2**31))
         return index, None, int(rng.integers(2**31))

@@ -2,18 +2,58 @@
 from __future__ import annotations
 
 TRAIN_CITIES = (
-    "aachen", "bochum", "bremen", "cologne", "darmstadt", "dusseldorf", "erfurt", "hamburg", "hanover",
-    "jena", "krefeld", "monchengladbach", "strasbourg", "stuttgart", "tubingen", "ulm", "weimar", "zurich",
+    "aachen",
+    "bochum",
+    "bremen",
+    "cologne",
+    "darmstadt",
+    "dusseldorf",
+    "erfurt",
+    "hamburg",
+    "hanover",
+    "jena",
+    "krefeld",
+    "monchengladbach",
+    "strasbourg",
+    "stuttgart",
+    "tubingen",
+    "ulm",
+    "weimar",
+    "zurich",
 )
 VAL_CITIES = ("frankfurt", "lindau", "munster")
 TEST_CITIES = ("berlin", "bielefeld", "bonn", "leverkusen", "mainz", "munich")
 TRAIN_EXTRA_CITIES = (
-    "augsburg", "bad-honnef", "bamberg", "bayreuth", "dortmund", "dresden", "duisburg", "erlangen",
-    "freiburg", "heidelberg", "heilbronn", "karlsruhe", "konigswinter", "konstanz", "mannheim",
-    "muhlheim-ruhr", "nuremberg", "oberhausen", "saarbrucken", "schweinfurt", "troisdorf", "wuppertal",
+    "augsburg",
+    "bad-honnef",
+    "bamberg",
+    "bayreuth",
+    "dortmund",
+    "dresden",
+    "duisburg",
+    "erlangen",
+    "freiburg",
+    "heidelberg",
+    "heilbronn",
+    "karlsruhe",
+    "konigswinter",
+    "konstanz",
+    "mannheim",
+    "muhlheim-ruhr",
+    "nuremberg",
+    "oberhausen",
+    "saarbrucken",
+    "schweinfurt",
+    "troisdorf",
+    "wuppertal",
     "wurzburg",
 )
-CITIES = {"train": TRAIN_CITIES, "val": VAL_CITIES, "test": TEST_CITIES, "train_extra": TRAIN_EXTRA_CITIES}
+CITIES = {
+    "train": TRAIN_CITIES,
+    "val": VAL_CITIES,
+    "test": TEST_CITIES,
+    "train_extra": TRAIN_EXTRA_CITIES,
+}
 
 NUM_FOLDS = 3
 FOLD_VAL_SIZE = 3

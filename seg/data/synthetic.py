@@ -1,4 +1,5 @@
-"""A synthetic Cityscapes: procedural street scenes written in the exact Cityscapes layout and naming.
+"""A synthetic Cityscapes: procedural street scenes written in the exact Cityscapes layout and
+naming.
 
 Each class has its own colour and texture (windows on buildings, slats on fences, leaf speckle on
 vegetation, tiles on sidewalks, a gradient sky, ...), under per-image lighting, per-object colour
@@ -11,7 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .labels import label_ids_to_color
+from seg.utils.labels import label_ids_to_color
+
 from .splits import CITIES, NUM_FOLDS, fold_cities
 from .synthetic_scene import ID, make_scene
 
@@ -31,7 +33,17 @@ APPEARANCE = {
     "train": ((110, 40, 140), "slats", 30), "motorcycle": ((25, 25, 25), "fine", 15),
     "bicycle": ((170, 205, 40), "fine", 12),
 }
-TEXTURES = ("smooth", "fine", "speckle", "tiles", "windows", "bricks", "slats", "blotches", "gradient")
+TEXTURES = (
+    "smooth",
+    "fine",
+    "speckle",
+    "tiles",
+    "windows",
+    "bricks",
+    "slats",
+    "blotches",
+    "gradient",
+)
 
 
 def _tables() -> tuple[np.ndarray, np.ndarray]:
@@ -65,16 +77,23 @@ def texture(label_ids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     fine = rng.standard_normal((h, w), dtype=np.float32) * 0.5
     patterns = {  # separable patterns broadcast from one row and one column
         "fine": lambda: fine,
-        "speckle": lambda: np.clip(fine * 1.6 + _noise((h, w), (h // 6 + 1, w // 6 + 1), rng), -1, 1),
-        "tiles": lambda: -1.0 * ((np.sin(x * 120 + phase[0]) > 0.85) | (np.sin(y * 120 + phase[1]) > 0.85)),
-        "windows": lambda: -1.0 * ((np.sin(x * 150 + phase[2]) > 0.1) & (np.sin(y * 110 + phase[3]) > 0.2)),
+        "speckle": lambda: np.clip(
+            fine * 1.6 + _noise((h, w), (h // 6 + 1, w // 6 + 1), rng), -1, 1
+        ),
+        "tiles": lambda: (
+            -1.0 * ((np.sin(x * 120 + phase[0]) > 0.85) | (np.sin(y * 120 + phase[1]) > 0.85))
+        ),
+        "windows": lambda: (
+            -1.0 * ((np.sin(x * 150 + phase[2]) > 0.1) & (np.sin(y * 110 + phase[3]) > 0.2))
+        ),
         "bricks": lambda: np.sin(y * 260) > 0.6,
         "slats": lambda: np.sin(x * 220 + phase[0]) > 0.2,
         "blotches": lambda: _noise((h, w), (6, 12), rng),
         "gradient": lambda: y * 4 - 1.0,
     }
     out = np.zeros((h, w), np.float32)
-    for name, pattern in patterns.items():  # every pattern is drawn, so the rng stream never depends on the scene
+    # every pattern is drawn, so the rng stream never depends on the scene
+    for name, pattern in patterns.items():
         out += TEXTURE_AMPLITUDE[TEXTURES.index(name)][label_ids] * pattern()
     return out
 
@@ -109,8 +128,11 @@ def _write(path: Path, array: np.ndarray) -> None:
         raise OSError(f"could not write {path}")
 
 
-def write_frame(out: Path, split: str, city: str, seq: int, size: tuple[int, int], rng: np.random.Generator) -> str:
-    """Write one frame (image and its gtFine or gtCoarse files); return the image path relative to `out`."""
+def write_frame(
+    out: Path, split: str, city: str, seq: int, size: tuple[int, int], rng: np.random.Generator
+) -> str:
+    """Write one frame (image and its gtFine or gtCoarse files); return the image path relative to
+    `out`."""
     scene = make_scene(size[0], size[1], rng)
     stem = f"{city}_{seq:06d}_000019"
     image = render(scene.label, scene.tint, rng)
@@ -136,7 +158,9 @@ def _deal_order(split: str) -> tuple[str, ...]:
     """Return the cities of `split` in the order images are dealt to them."""
     if split != "train":
         return CITIES[split]
-    fold_val = [city for pair in zip(*(fold_cities(k)["val"] for k in range(1, NUM_FOLDS))) for city in pair]
+    fold_val = [
+        city for pair in zip(*(fold_cities(k)["val"] for k in range(1, NUM_FOLDS))) for city in pair
+    ]
     return tuple(fold_val) + tuple(city for city in CITIES["train"] if city not in fold_val)
 
 
@@ -150,16 +174,24 @@ def make_synthetic(
     seed: int = 0,
     test: int = 0,
 ) -> list[str]:
-    """Write a synthetic Cityscapes tree under `out`; return the written image paths relative to `out`.
+    """Write a synthetic Cityscapes tree under `out`; return the written image paths relative to
+    `out`.
 
     Images are dealt round-robin over each split's real city names, the train cities that folds 1
     and 2 validate on first, so even a small set gives every fold training and validation images.
     """
     out = Path(out)
     names = []
-    for code, (split, count) in enumerate((("train", train), ("val", val), ("test", test), ("train_extra", extra))):
+    for code, (split, count) in enumerate(
+        (("train", train), ("val", val), ("test", test), ("train_extra", extra))
+    ):
         cities = _deal_order(split)
         for index in range(count):
-            rng = np.random.default_rng([seed, code, index])  # per frame: any subset regenerates identically
-            names.append(write_frame(out, split, cities[index % len(cities)], index // len(cities), size, rng))
+            # per frame: any subset regenerates identically
+            rng = np.random.default_rng([seed, code, index])
+            names.append(
+                write_frame(
+                    out, split, cities[index % len(cities)], index // len(cities), size, rng
+                )
+            )
     return names

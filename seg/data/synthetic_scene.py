@@ -32,24 +32,33 @@ class Canvas:
             count = self.instance_count.get(label_id, 0)
             self.instance_count[label_id] = count + 1
             instance_id = label_id * 1000 + count  # the Cityscapes instanceIds encoding
-        tint = tuple(float(v) for v in self.rng.normal(0.0, spread, 3) + self.rng.normal(0.0, spread))
+        tint = tuple(
+            float(v) for v in self.rng.normal(0.0, spread, 3) + self.rng.normal(0.0, spread)
+        )
         return label_id, instance_id, tint
 
     def polygons(self, region: tuple, polys: list) -> None:
         """Fill polygons given in image fractions [(x, y), ...] with `region` (from new_region)."""
         label_id, instance_id, tint = region
-        pts = [np.round(np.asarray(p, np.float64) * (self.w, self.h)).astype(np.int32) for p in polys]
+        pts = [
+            np.round(np.asarray(p, np.float64) * (self.w, self.h)).astype(np.int32) for p in polys
+        ]
         cv2.fillPoly(self.label, pts, label_id)
         cv2.fillPoly(self.instance, pts, instance_id)
         cv2.fillPoly(self.tint, pts, tint)
 
     def ellipses(self, region: tuple, ellipses: list) -> None:
-        """Fill ellipses (cx, cy, rx, ry) given in image fractions with `region` (from new_region)."""
+        """Fill ellipses (cx, cy, rx, ry) given in image fractions with `region` (from
+        new_region)."""
         label_id, instance_id, tint = region
         for cx, cy, rx, ry in ellipses:
             center = (int(round(cx * self.w)), int(round(cy * self.h)))
             axes = (max(1, int(round(rx * self.w))), max(1, int(round(ry * self.h))))
-            for target, value in ((self.label, label_id), (self.instance, instance_id), (self.tint, tint)):
+            for target, value in (
+                (self.label, label_id),
+                (self.instance, instance_id),
+                (self.tint, tint),
+            ):
                 cv2.ellipse(target, center, axes, 0, 0, 360, value, -1)
 
 
@@ -59,18 +68,24 @@ def box(x0: float, y0: float, x1: float, y1: float) -> list:
 
 
 def draw_background(c: Canvas, horizon: float) -> float:
-    """Paint sky, buildings, walls, fences, trees, terrain, sidewalk and road; return the vanishing point x."""
+    """Paint sky, buildings, walls, fences, trees, terrain, sidewalk and road; return the vanishing
+    point x."""
     r = c.rng
     c.polygons(c.new_region("sky", 6), [box(-1, -1, 2, 2)])
     x = -r.uniform(0, 0.1)
     while x < 1:  # a row of facades with occasional gaps of sky
         w = r.uniform(0.08, 0.25)
         if r.random() > 0.15:
-            c.polygons(c.new_region("building", 22), [box(x, r.uniform(0.0, horizon - 0.1), x + w, horizon + 0.02)])
+            c.polygons(
+                c.new_region("building", 22),
+                [box(x, r.uniform(0.0, horizon - 0.1), x + w, horizon + 0.02)],
+            )
         x += w
     for _ in range(r.integers(1, 5)):  # tree crowns over the facades
         cx, cy = r.uniform(-0.05, 1.05), horizon - r.uniform(0.0, 0.12)
-        c.ellipses(c.new_region("vegetation", 12), [(cx, cy, r.uniform(0.03, 0.1), r.uniform(0.06, 0.16))])
+        c.ellipses(
+            c.new_region("vegetation", 12), [(cx, cy, r.uniform(0.03, 0.1), r.uniform(0.06, 0.16))]
+        )
     vx = r.uniform(0.35, 0.65)
     c.polygons(c.new_region("terrain", 12), [box(-1, horizon, 2, 2)])
     side, road = r.uniform(0.8, 1.3), r.uniform(0.35, 0.6)
@@ -101,11 +116,17 @@ def draw_pole(c: Canvas, x: float, base: float, depth: float) -> None:
             c.ellipses(c.new_region("traffic sign", 15), [(x, top, s, s * 2)])
     elif kind < 0.85:
         s = depth * 0.025
-        c.polygons(c.new_region("traffic light", 8), [box(x - s, top - 3.5 * s, x + s, top + 3.5 * s)])
+        c.polygons(
+            c.new_region("traffic light", 8), [box(x - s, top - 3.5 * s, x + s, top + 3.5 * s)]
+        )
 
 
-VEHICLE_SHAPES = {  # (width, height, body fraction of height) relative to depth; 0.9 = no separate cabin
-    "car": (0.30, 0.22, 0.5), "truck": (0.34, 0.42, 0.75), "bus": (0.5, 0.45, 0.9), "train": (1.1, 0.5, 0.9),
+# (width, height, body fraction of height) relative to depth; 0.9 = no separate cabin
+VEHICLE_SHAPES = {
+    "car": (0.30, 0.22, 0.5),
+    "truck": (0.34, 0.42, 0.75),
+    "bus": (0.5, 0.45, 0.9),
+    "train": (1.1, 0.5, 0.9),
 }
 
 
@@ -117,11 +138,22 @@ def draw_vehicle(c: Canvas, name: str, x: float, base: float, depth: float) -> N
     region = c.new_region(name, 12)
     polys = [box(x, body_top, x + w, base - 0.03 * depth)]
     if body < 0.85:
-        cabin = [(x + 0.2 * w, base - h), (x + 0.75 * w, base - h), (x + 0.9 * w, body_top), (x + 0.1 * w, body_top)]
+        cabin = [
+            (x + 0.2 * w, base - h),
+            (x + 0.75 * w, base - h),
+            (x + 0.9 * w, body_top),
+            (x + 0.1 * w, body_top),
+        ]
         polys.append(cabin)
     c.polygons(region, polys)
     wheel = 0.05 * depth
-    c.ellipses(region, [(x + 0.18 * w, base - wheel, wheel, 2 * wheel), (x + 0.82 * w, base - wheel, wheel, 2 * wheel)])
+    c.ellipses(
+        region,
+        [
+            (x + 0.18 * w, base - wheel, wheel, 2 * wheel),
+            (x + 0.82 * w, base - wheel, wheel, 2 * wheel),
+        ],
+    )
 
 
 def draw_person(c: Canvas, name: str, x: float, base: float, depth: float) -> None:
@@ -130,19 +162,32 @@ def draw_person(c: Canvas, name: str, x: float, base: float, depth: float) -> No
     w = h * 0.28
     region = c.new_region(name, 15)
     torso = box(x - w / 2, base - 0.85 * h, x + w / 2, base - 0.45 * h)
-    legs = [box(x - w / 2, base - 0.45 * h, x - w / 10, base), box(x + w / 10, base - 0.45 * h, x + w / 2, base)]
+    legs = [
+        box(x - w / 2, base - 0.45 * h, x - w / 10, base),
+        box(x + w / 10, base - 0.45 * h, x + w / 2, base),
+    ]
     c.polygons(region, [torso, *legs])
     c.ellipses(region, [(x, base - 0.92 * h, w / 3, 0.08 * h)])
 
 
-def draw_two_wheeler(c: Canvas, name: str, x: float, base: float, depth: float, ridden: bool) -> None:
+def draw_two_wheeler(
+    c: Canvas, name: str, x: float, base: float, depth: float, ridden: bool
+) -> None:
     """Paint a bicycle or motorcycle (wheels and frame), with a rider on it when `ridden`."""
     radius = 0.045 * depth * (1.3 if name == "motorcycle" else 1.0)
     gap = radius * 2.4
     region = c.new_region(name, 10)
-    c.ellipses(region, [(x, base - 2 * radius, radius, 2 * radius), (x + gap, base - 2 * radius, radius, 2 * radius)])
+    c.ellipses(
+        region,
+        [
+            (x, base - 2 * radius, radius, 2 * radius),
+            (x + gap, base - 2 * radius, radius, 2 * radius),
+        ],
+    )
     thick = 1.0 if name == "motorcycle" else 0.5
-    frame = box(x - 0.2 * radius, base - (2.1 + thick) * radius, x + gap + 0.2 * radius, base - 1.6 * radius)
+    frame = box(
+        x - 0.2 * radius, base - (2.1 + thick) * radius, x + gap + 0.2 * radius, base - 1.6 * radius
+    )
     c.polygons(region, [frame])
     if ridden:
         draw_person(c, "rider", x + gap / 2, base - 2.4 * radius, depth * 0.75)
@@ -154,8 +199,13 @@ def draw_objects(c: Canvas, horizon: float, vx: float) -> None:
     things = [("pole", r.uniform(0.1, 0.4) * r.choice([-1, 1])) for _ in range(r.integers(2, 6))]
     things += [(str(r.choice(["car", "car", "car", "truck", "bus", "train"])), r.uniform(-0.4, 0.3))
                for _ in range(r.integers(1, 6))]
-    things += [(str(r.choice(["person", "person", "bicycle", "motorcycle"])), r.uniform(0.05, 0.4) * r.choice([-1, 1]))
-               for _ in range(r.integers(1, 7))]
+    things += [
+        (
+            str(r.choice(["person", "person", "bicycle", "motorcycle"])),
+            r.uniform(0.05, 0.4) * r.choice([-1, 1]),
+        )
+        for _ in range(r.integers(1, 7))
+    ]
     depths = r.uniform(0.2, 1.15, len(things))
     for (kind, offset), depth in sorted(zip(things, depths), key=lambda t: t[1]):
         base = horizon + depth * (1.0 - horizon)
@@ -171,22 +221,34 @@ def draw_objects(c: Canvas, horizon: float, vx: float) -> None:
 
 
 def draw_void(c: Canvas) -> None:
-    """Sometimes paint ego vehicle, rectification border, unlabeled and static regions (all ignored)."""
+    """Sometimes paint ego vehicle, rectification border, unlabeled and static regions (all
+    ignored)."""
     r = c.rng
     if r.random() < 0.3:
-        c.ellipses(c.new_region("ego vehicle", 4), [(0.5, 1.05, r.uniform(0.5, 0.8), r.uniform(0.08, 0.15))])
+        c.ellipses(
+            c.new_region("ego vehicle", 4),
+            [(0.5, 1.05, r.uniform(0.5, 0.8), r.uniform(0.08, 0.15))],
+        )
     if r.random() < 0.2:
-        c.polygons(c.new_region("rectification border", 0), [box(-0.1, -0.1, r.uniform(0.005, 0.02), 1.1)])
+        c.polygons(
+            c.new_region("rectification border", 0), [box(-0.1, -0.1, r.uniform(0.005, 0.02), 1.1)]
+        )
     if r.random() < 0.3:
         cx, cy = r.uniform(0, 1), r.uniform(0.3, 0.9)
-        c.ellipses(c.new_region("unlabeled", 20), [(cx, cy, r.uniform(0.02, 0.08), r.uniform(0.03, 0.1))])
+        c.ellipses(
+            c.new_region("unlabeled", 20), [(cx, cy, r.uniform(0.02, 0.08), r.uniform(0.03, 0.1))]
+        )
     if r.random() < 0.3:
         x, y = r.uniform(0, 0.95), r.uniform(0.4, 0.8)
-        c.polygons(c.new_region("static", 20), [box(x, y, x + r.uniform(0.01, 0.05), y + r.uniform(0.02, 0.08))])
+        c.polygons(
+            c.new_region("static", 20),
+            [box(x, y, x + r.uniform(0.01, 0.05), y + r.uniform(0.02, 0.08))],
+        )
 
 
 def make_scene(height: int, width: int, rng: np.random.Generator) -> Canvas:
-    """Return a Canvas holding the labelIds, instanceIds and colour offsets of one random street scene."""
+    """Return a Canvas holding the labelIds, instanceIds and colour offsets of one random street
+    scene."""
     c = Canvas(height, width, rng)
     horizon = rng.uniform(0.38, 0.5)
     vx = draw_background(c, horizon)

@@ -1,16 +1,18 @@
-"""Training and evaluation pipelines: uint8 image + trainId label -> normalised tensors with `valid`."""
+"""Training and evaluation pipelines: uint8 image + trainId label -> normalised tensors with
+`valid`."""
 from __future__ import annotations
 
 import os
 
-os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # no network check on import (offline machines)
+# no network check on import (offline machines)
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 import albumentations as A  # noqa: E402
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from .labels import IGNORE_INDEX  # noqa: E402
+from seg.utils.labels import IGNORE_INDEX  # noqa: E402
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -18,7 +20,8 @@ _PADDED = 255  # value of the padding-tracking mask on padded pixels; real pixel
 
 
 def to_tensors(image: np.ndarray, label: np.ndarray, padded: np.ndarray) -> dict[str, torch.Tensor]:
-    """Return {"image" float32 (3,H,W), "label" int64 (H,W), "valid" float32 (1,H,W)} from numpy arrays."""
+    """Return {"image" float32 (3,H,W), "label" int64 (H,W), "valid" float32 (1,H,W)} from numpy
+    arrays."""
     return {
         "image": torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32)),
         "label": torch.from_numpy(label.astype(np.int64)),
@@ -27,9 +30,14 @@ def to_tensors(image: np.ndarray, label: np.ndarray, padded: np.ndarray) -> dict
 
 
 def crop_origin(
-    height: int, width: int, crop: tuple[int, int], rng: np.random.Generator, center: tuple[float, float] | None
+    height: int,
+    width: int,
+    crop: tuple[int, int],
+    rng: np.random.Generator,
+    center: tuple[float, float] | None,
 ) -> tuple[int, int]:
-    """Return (top, left) of a crop: centred on `center` (x, y), kept inside the image, else uniform at random."""
+    """Return (top, left) of a crop: centred on `center` (x, y), kept inside the image, else uniform
+    at random."""
     crop_h, crop_w = crop
     if center is None:
         return int(rng.integers(0, height - crop_h + 1)), int(rng.integers(0, width - crop_w + 1))
@@ -40,10 +48,11 @@ def crop_origin(
 
 
 class TrainTransform:
-    """Random scale, pad-if-needed (label 255, valid 0), random or centred crop, flip, blur, colour jitter, normalise.
+    """Random scale, pad-if-needed (label 255, valid 0), random or centred crop, flip, blur, colour
+    jitter, normalise.
 
-    `center` (x, y) in input pixels makes the crop centred on that pixel after scaling (class-uniform
-    sampling); `seed` makes one call reproducible whatever worker runs it.
+    `center` (x, y) in input pixels makes the crop centred on that pixel after scaling
+    (class-uniform sampling); `seed` makes one call reproducible whatever worker runs it.
     """
 
     def __init__(
@@ -72,8 +81,13 @@ class TrainTransform:
             [
                 A.HorizontalFlip(p=0.5),
                 A.GaussianBlur(sigma_limit=(0.15, 1.15), p=blur_probability),
-                A.ColorJitter(brightness=color_jitter, contrast=color_jitter, saturation=color_jitter,
-                              hue=color_jitter, p=1.0 if color_jitter > 0 else 0.0),
+                A.ColorJitter(
+                    brightness=color_jitter,
+                    contrast=color_jitter,
+                    saturation=color_jitter,
+                    hue=color_jitter,
+                    p=1.0 if color_jitter > 0 else 0.0,
+                ),
                 A.Normalize(mean=IMAGENET_MEAN, std=IMAGENET_STD),
             ]
         )
@@ -91,7 +105,11 @@ class TrainTransform:
             self.geometric.set_random_seed(int(rng.integers(2**31)))
             self.photometric.set_random_seed(int(rng.integers(2**31)))
         padded = np.zeros(label.shape, dtype=np.uint8)
-        keypoints = np.array([center], dtype=np.float32) if center is not None else np.zeros((0, 2), np.float32)
+        keypoints = (
+            np.array([center], dtype=np.float32)
+            if center is not None
+            else np.zeros((0, 2), np.float32)
+        )
         out = self.geometric(image=image, masks=[label, padded], keypoints=keypoints)
         image, (label, padded) = out["image"], out["masks"]
         scaled_center = tuple(out["keypoints"][0][:2]) if center is not None else None
@@ -107,6 +125,8 @@ class EvalTransform:
     def __init__(self) -> None:
         self.normalize = A.Normalize(mean=IMAGENET_MEAN, std=IMAGENET_STD)
 
-    def __call__(self, image: np.ndarray, label: np.ndarray, *, center=None, seed=None) -> dict[str, torch.Tensor]:
+    def __call__(
+        self, image: np.ndarray, label: np.ndarray, *, center=None, seed=None
+    ) -> dict[str, torch.Tensor]:
         padded = np.zeros(label.shape, dtype=np.uint8)
         return to_tensors(self.normalize(image=image)["image"], label, padded)

@@ -1,7 +1,7 @@
-"""Checkpoint files: atomic writes, RNG states, resume lookup and rebuilding a model from a file.
+"""Checkpoint files: atomic writes, RNG states and resume lookup.
 
 A checkpoint is a torch.save dict: {"model": state_dict without "module.", "config": config dict,
-"iteration": int, "optimizer", "scheduler", "scaler", "rng", "best_<metric>"} (CONTRACTS.md).
+"iteration": int, "optimizer", "scheduler", "scaler", "rng", "best_<metric>"}.
 """
 from __future__ import annotations
 
@@ -38,13 +38,16 @@ def load_checkpoint(path, map_location="cpu") -> dict:
     """Returns the dict stored in a checkpoint file, with a clear error when it is missing."""
     path = pathlib.Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} not found — train one with tools/train.py or check the path")
+        raise FileNotFoundError(
+            f"checkpoint {path} not found — train one with tools/train.py or check the path"
+        )
     # weights_only=False: the file also holds RNG states (numpy arrays) written by this code.
     return torch.load(path, map_location=map_location, weights_only=False)
 
 
 def resolve_resume(resume: str | None, run_dir) -> pathlib.Path | None:
-    """Returns the checkpoint to resume from: None, `run_dir`/last.pth for "auto" (if present), or the path."""
+    """Returns the checkpoint to resume from: None, `run_dir`/last.pth for "auto" (if present), or
+    the path."""
     if not resume:
         return None
     if resume == "auto":
@@ -52,7 +55,9 @@ def resolve_resume(resume: str | None, run_dir) -> pathlib.Path | None:
         return last if last.is_file() else None
     path = pathlib.Path(resume)
     if not path.is_file():
-        raise FileNotFoundError(f"train.resume={resume}: no such checkpoint — use resume=auto or a path to a .pth file")
+        raise FileNotFoundError(
+            f"train.resume={resume}: no such checkpoint — use resume=auto or a path to a .pth file"
+        )
     return path
 
 
@@ -80,23 +85,3 @@ def restore_rng_state(state: dict) -> None:
 def unwrap_model(model: torch.nn.Module) -> torch.nn.Module:
     """Returns the module inside a DistributedDataParallel (or the model itself)."""
     return model.module if hasattr(model, "module") else model
-
-
-def load_model(path, *, padding: str | None = None, map_location="cpu"):
-    """Returns (model in eval mode, config dict) rebuilt from a segmentation checkpoint.
-
-    `padding` overrides the stored padding mode (the paper's cross testing); the weights load
-    strictly, since every padding mode has the same parameters.
-    """
-    from seg.models import build_model  # here, so the engine does not need the models to import
-
-    state = load_checkpoint(path, map_location=map_location)
-    if "config" not in state or "model" not in state:
-        raise KeyError(f"{path}: not a training checkpoint (needs 'model' and 'config' keys, has {sorted(state)})")
-    config = state["config"]
-    kwargs = {k: v for k, v in config["model"].items() if k != "pretrained_backbone"}
-    if padding is not None:
-        kwargs["padding"] = padding
-    model = build_model(**kwargs)
-    model.load_state_dict(state["model"], strict=True)
-    return model.eval(), config

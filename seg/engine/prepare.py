@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from seg.engine import distributed as dist
+from seg.utils import distributed as dist
 
 
 def seed_everything(seed: int) -> None:
@@ -19,12 +19,14 @@ def seed_everything(seed: int) -> None:
 
 
 def worker_init(worker_id: int) -> None:
-    """Loader workers ignore Ctrl-C: the main process handles it and shuts them down after saving."""
+    """Loader workers ignore Ctrl-C: the main process handles it and shuts them down after
+    saving."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def resolve_amp(amp: str, device: torch.device):
-    """Returns (autocast dtype or None, GradScaler or None) for train.amp = auto | off | bf16 | fp16.
+    """Returns (autocast dtype or None, GradScaler or None) for train.amp = auto | off | bf16 |
+    fp16.
 
     auto: bf16 on CUDA when supported, else fp16 with a GradScaler; off on the CPU, where bf16
     autocast is slower than float32 on most processors.
@@ -43,8 +45,11 @@ def resolve_amp(amp: str, device: torch.device):
     raise ValueError(f"train.amp={amp!r}: use auto, off, bf16 or fp16")
 
 
-def prepare_model(model: nn.Module, device: torch.device, *, channels_last: bool = False) -> nn.Module:
-    """Returns the model on `device`, with SyncBatchNorm and DDP when torchrun runs several processes.
+def prepare_model(
+    model: nn.Module, device: torch.device, *, channels_last: bool = False
+) -> nn.Module:
+    """Returns the model on `device`, with SyncBatchNorm and DDP when torchrun runs several
+    processes.
 
     SyncBatchNorm only on CUDA (PyTorch has no CPU kernel for it); with gloo on the CPU each process
     normalises over its own batch, which is said once at start. The parameter objects are kept,
@@ -67,12 +72,15 @@ def prepare_model(model: nn.Module, device: torch.device, *, channels_last: bool
     if channels_last:
         model.to(memory_format=torch.channels_last)
     if world_size > 1:
-        model = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        model = nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
     return model
 
 
 def move_to_device(batch, device: torch.device, *, channels_last: bool = False):
-    """Returns the batch (tensor, dict, list or tuple of them) on `device`; 4-d floats NHWC if asked."""
+    """Returns the batch (tensor, dict, list or tuple of them) on `device`; 4-d floats NHWC if
+    asked."""
     if isinstance(batch, torch.Tensor):
         batch = batch.to(device, non_blocking=True)
         if channels_last and batch.dim() == 4 and batch.is_floating_point():
@@ -86,7 +94,8 @@ def move_to_device(batch, device: torch.device, *, channels_last: bool = False):
 
 
 class StopSignal:
-    """Records SIGINT/SIGTERM instead of dying, so the loop can save last.pth and return; restore() undoes it."""
+    """Records SIGINT/SIGTERM instead of dying, so the loop can save last.pth and return; restore()
+    undoes it."""
 
     def __init__(self):
         self.requested = False

@@ -16,7 +16,8 @@ from torch.utils.data import Dataset, Sampler
 
 
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:
-    """Returns a torch.Generator seeded from (seed, epoch) through numpy's SeedSequence (no collisions of seed+epoch)."""
+    """Returns a torch.Generator seeded from (seed, epoch) through numpy's SeedSequence (no
+    collisions of seed+epoch)."""
     state = np.random.SeedSequence([seed, epoch]).generate_state(2, dtype=np.uint32)
     g = torch.Generator()
     g.manual_seed(int(state[0]) << 32 | int(state[1]))
@@ -34,15 +35,27 @@ class ResumableSampler(Sampler):
                  world_size: int = 1, start_batch: int = 0, shuffle: bool = True):
         self.batches_per_epoch = dataset_len // (batch_size * world_size)
         if self.batches_per_epoch == 0:
-            raise ValueError(f"{dataset_len} training samples cannot fill one batch of {batch_size} "
-                             f"on each of {world_size} processes — lower train.batch_size or add data")
+            raise ValueError(
+                f"{dataset_len} training samples cannot fill one batch of {batch_size} "
+                f"on each of {world_size} processes — lower train.batch_size or add data"
+            )
         self.dataset_len, self.batch_size, self.seed = dataset_len, batch_size, seed
-        self.rank, self.world_size, self.start_batch, self.shuffle = rank, world_size, start_batch, shuffle
+        self.rank, self.world_size, self.start_batch, self.shuffle = (
+            rank,
+            world_size,
+            start_batch,
+            shuffle,
+        )
 
     def epoch_samples(self, epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Returns (indices, sample seeds) of this rank for one epoch, batches_per_epoch * batch_size each."""
+        """Returns (indices, sample seeds) of this rank for one epoch, batches_per_epoch *
+        batch_size each."""
         g = epoch_generator(self.seed, epoch)
-        order = torch.randperm(self.dataset_len, generator=g) if self.shuffle else torch.arange(self.dataset_len)
+        order = (
+            torch.randperm(self.dataset_len, generator=g)
+            if self.shuffle
+            else torch.arange(self.dataset_len)
+        )
         seeds = torch.randint(0, 2**31 - 1, (self.dataset_len,), generator=g)
         used = self.batches_per_epoch * self.batch_size * self.world_size
         return order[:used][self.rank::self.world_size], seeds[:used][self.rank::self.world_size]

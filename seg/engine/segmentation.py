@@ -1,7 +1,8 @@
 """Segmentation training: a Config turned into the engine's model, data, loss step and validation.
 
-Everything task-specific of the paper's DeepLabV3+ recipe is here; the loop itself is
-seg.engine.trainer.train, shared with other tasks.
+Everything task-specific of the paper's DeepLabV3+ recipe is here, including load_model, which
+rebuilds a model from its checkpoint; the loop itself is seg.engine.trainer.train, shared with
+other tasks.
 """
 from __future__ import annotations
 
@@ -12,27 +13,32 @@ import torch
 import torch.nn.functional as F
 
 from seg.config import Config, config_to_dict, format_config, repo_path
-from seg.engine import distributed as dist
+from seg.data import (
+    build_eval_dataset,
+    build_train_dataset,
+    collate_batch,
+    resolve_data_root,
+)
+from seg.engine.checkpoint import load_checkpoint
 from seg.engine.schedule import poly_scheduler
 from seg.engine.trainer import LoopConfig, train
-
-IGNORE_INDEX = 255  # Cityscapes pixels without a trainId
+from seg.evaluation import evaluate
+from seg.layers import valid_or_none
+from seg.models import build_model
+from seg.utils import distributed as dist
+from seg.utils.labels import IGNORE_INDEX
 
 
 def segmentation_step(model, batch) -> torch.Tensor:
     """Returns the cross-entropy (ignore 255) of the model's logits on a training batch."""
-    valid = batch.get("valid")
     # Crops without padding need no mask propagation: an all-ones `valid` gives the same logits.
-    if valid is not None and not bool((valid < 1).any()):
-        valid = None
-    logits = model(batch["image"], valid)
+    logits = model(batch["image"], valid_or_none(batch.get("valid")))
     return F.cross_entropy(logits.float(), batch["label"], ignore_index=IGNORE_INDEX)
 
 
 def validate_miou(model, dataset, *, device) -> dict:
-    """Returns {"mIoU": regular mIoU in percent} of `model` on `dataset` (images sharded over ranks)."""
-    from seg.evaluation import evaluate
-
+    """Returns {"mIoU": regular mIoU in percent} of `model` on `dataset` (images sharded over
+    ranks)."""
     result = evaluate(model, dataset, modes=("regular",), device=device, progress=False)
     return {"mIoU": result["mIoU"]["regular"]}
 
@@ -40,32 +46,50 @@ def validate_miou(model, dataset, *, device) -> dict:
 def loop_config(cfg: Config) -> LoopConfig:
     """Returns the engine settings of a segmentation Config."""
     t = cfg.train
-    return LoopConfig(iterations=t.iterations, batch_size=t.batch_size, seed=t.seed, num_workers=cfg.data.num_workers,
-                      amp=t.amp, channels_last=t.channels_last, log_every=t.log_every,
-                      checkpoint_every=t.checkpoint_every, val_every=cfg.eval.every, best_metric="mIoU",
-                      resume=t.resume)
+    return LoopConfig(
+        iterations=t.iterations,
+        batch_size=t.batch_size,
+        seed=t.seed,
+        num_workers=cfg.data.num_workers,
+        amp=t.amp,
+        channels_last=t.channels_last,
+        log_every=t.log_every,
+        checkpoint_every=t.checkpoint_every,
+        val_every=cfg.eval.every,
+        best_metric="mIoU",
+        resume=t.resume,
+    )
 
 
 def build_optimizer(model: torch.nn.Module, cfg: Config) -> torch.optim.SGD:
     """Returns the paper's SGD (momentum, weight decay on every parameter)."""
     t = cfg.train
-    return torch.optim.SGD(model.parameters(), lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay)
+    return torch.optim.SGD(
+        model.parameters(), lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay
+    )
 
 
 def build_datasets(cfg: Config):
     """Returns (training set, validation set) of the config's data root and fold."""
-    from seg.data import build_eval_dataset, build_train_dataset, resolve_data_root
-
     # config paths are repo-relative, not cwd-relative; None falls back to $CITYSCAPES_DATASET
     root = resolve_data_root(repo_path(cfg.data.root) if cfg.data.root else None)
     d = cfg.data
 
     def train_set():
-        return build_train_dataset(root, fold=d.fold, crop_size=d.crop_size, scale_range=d.scale_range,
-                                   coarse=d.coarse, class_uniform_fraction=d.class_uniform_fraction,
-                                   color_jitter=d.color_jitter, seed=cfg.train.seed, progress=dist.is_main_process())
+        return build_train_dataset(
+            root,
+            fold=d.fold,
+            crop_size=d.crop_size,
+            scale_range=d.scale_range,
+            coarse=d.coarse,
+            class_uniform_fraction=d.class_uniform_fraction,
+            color_jitter=d.color_jitter,
+            seed=cfg.train.seed,
+            progress=dist.is_main_process(),
+        )
 
-    # Rank 0 computes the class-uniform location cache first; the others then read it instead of racing.
+    # Rank 0 computes the class-uniform location cache first; the others then read it instead of
+    # racing.
     if dist.is_main_process():
         train_data = train_set()
     dist.barrier()
@@ -79,9 +103,6 @@ def build_datasets(cfg: Config):
 
 def train_segmentation(cfg: Config) -> dict:
     """Returns the engine's result after training the config's model; the whole run in one call."""
-    from seg.data import collate_batch
-    from seg.models import build_model
-
     device = dist.init_distributed(cfg.train.device)
     if dist.is_main_process():
         print(format_config(cfg), flush=True)
@@ -92,6 +113,37 @@ def train_segmentation(cfg: Config) -> dict:
     scheduler = poly_scheduler(optimizer, cfg.train.iterations, cfg.train.poly_power)
     train_data, val_data = build_datasets(cfg)
     validate = functools.partial(validate_miou, dataset=val_data, device=device)
-    return train(model, train_data, segmentation_step, optimizer, scheduler, loop_config(cfg),
-                 run_dir=cfg.run_dir(), config=config_to_dict(cfg), device=device, collate_fn=collate_batch,
-                 validate=validate)
+    return train(
+        model,
+        train_data,
+        segmentation_step,
+        optimizer,
+        scheduler,
+        loop_config(cfg),
+        run_dir=cfg.run_dir(),
+        config=config_to_dict(cfg),
+        device=device,
+        collate_fn=collate_batch,
+        validate=validate,
+    )
+
+
+def load_model(path, *, padding: str | None = None, map_location="cpu"):
+    """Returns (model in eval mode, config dict) rebuilt from a segmentation checkpoint.
+
+    `padding` overrides the stored padding mode (the paper's cross testing); the weights load
+    strictly, since every padding mode has the same parameters.
+    """
+    state = load_checkpoint(path, map_location=map_location)
+    if "config" not in state or "model" not in state:
+        raise KeyError(
+            f"{path}: not a training checkpoint (needs 'model' and 'config' keys, has "
+            f"{sorted(state)})"
+        )
+    config = state["config"]
+    kwargs = {k: v for k, v in config["model"].items() if k != "pretrained_backbone"}
+    if padding is not None:
+        kwargs["padding"] = padding
+    model = build_model(**kwargs)
+    model.load_state_dict(state["model"], strict=True)
+    return model.eval(), config

@@ -1,12 +1,14 @@
-"""The training loop shared by every task: iterations, AMP, DDP, checkpoints, logs, validation, signals.
+"""The training loop shared by every task: iterations, AMP, DDP, checkpoints, logs, validation,
+signals.
 
 The task plugs in its parts: the model, the training dataset (+ collate), a `step(model, batch) ->
 loss` callable (forward and loss; the batch is already on the device) and a `validate(model) ->
-{metric: value}` callable run on every rank (rank 0's result counts). Counting is in iterations; an epoch-based recipe sets
-`val_every` to the iterations of one epoch (see iterations_per_epoch).
+{metric: value}` callable run on every rank (rank 0's result counts). Counting is in iterations; an
+epoch-based recipe sets `val_every` to the iterations of one epoch (see iterations_per_epoch).
 """
 from __future__ import annotations
 
+import functools
 import math
 import pathlib
 import time
@@ -17,12 +19,25 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from seg.engine import distributed as dist
-from seg.engine.checkpoint import (capture_rng_state, load_checkpoint, resolve_resume, restore_rng_state,
-                                   save_checkpoint, unwrap_model)
-from seg.engine.logging import ScalarLogger
-from seg.engine.prepare import StopSignal, move_to_device, prepare_model, resolve_amp, seed_everything, worker_init
+from seg.engine.checkpoint import (
+    capture_rng_state,
+    load_checkpoint,
+    resolve_resume,
+    restore_rng_state,
+    save_checkpoint,
+    unwrap_model,
+)
+from seg.engine.logging import ScalarLogger, ThroughputMeter
+from seg.engine.prepare import (
+    StopSignal,
+    move_to_device,
+    prepare_model,
+    resolve_amp,
+    seed_everything,
+    worker_init,
+)
 from seg.engine.sampler import ResumableSampler, SeededSamples
+from seg.utils import distributed as dist
 
 
 @dataclass
@@ -50,10 +65,73 @@ def iterations_per_epoch(dataset_len: int, batch_size: int, world_size: int = 1)
     return dataset_len // (batch_size * world_size)
 
 
-def train(model: torch.nn.Module, dataset, step: Callable, optimizer: torch.optim.Optimizer, scheduler,
-          loop: LoopConfig, *, run_dir, config: dict, device: torch.device, collate_fn=None,
-          validate: Optional[Callable] = None) -> dict:
-    """Returns {"iteration", "status" ("finished" | "interrupted"), "best", "metrics"} after training.
+def build_loader(dataset, loop: LoopConfig, *, start: int, device: torch.device,
+                 collate_fn=None) -> DataLoader:
+    """Returns this rank's loader, resuming the seeded data order at batch `start`."""
+    rank, world_size = dist.get_rank(), dist.get_world_size()
+    sampler = ResumableSampler(len(dataset), batch_size=loop.batch_size, seed=loop.seed, rank=rank,
+                               world_size=world_size, start_batch=start)
+    return DataLoader(
+        SeededSamples(dataset), batch_size=loop.batch_size, sampler=sampler,
+        num_workers=loop.num_workers, collate_fn=collate_fn, pin_memory=device.type == "cuda",
+        worker_init_fn=worker_init,
+        # its own generator: drawing the workers' base seed must not touch the global RNG
+        generator=torch.Generator().manual_seed(loop.seed + rank),
+    )
+
+
+def forward_loss(model, batch, step: Callable, amp_dtype,
+                 device: torch.device) -> tuple[torch.Tensor, float]:
+    """Returns (this rank's loss, the loss averaged over ranks) of `step` on one batch."""
+    with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+        loss = step(model, batch)
+    mean_loss = dist.all_reduce_sum(loss.detach().float().clone()).item() / dist.get_world_size()
+    return loss, mean_loss
+
+
+def optimization_step(loss: torch.Tensor, optimizer, scheduler, scaler) -> None:
+    """Backpropagates `loss` and takes one optimiser and one schedule step (scaled under fp16)."""
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is not None:
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        loss.backward()
+        optimizer.step()
+    scheduler.step()
+
+
+def save_training_state(path, *, iteration: int, best, model, optimizer, scheduler, scaler,
+                        config: dict, loop: LoopConfig) -> None:
+    """Writes everything a resume needs to `path` (rank 0); every rank must call it."""
+    # every rank joins the gather of RNG states; rank 0 alone writes
+    rng = dist.all_gather_object(capture_rng_state())
+    if dist.is_main_process():
+        save_checkpoint({
+            "model": unwrap_model(model).state_dict(), "config": config, "iteration": iteration,
+            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "scaler": scaler.state_dict() if scaler is not None else None,
+            "rng": rng, _best_key(loop): best, "best_metric": loop.best_metric,
+        }, path)
+
+
+def train(
+    model: torch.nn.Module,
+    dataset,
+    step: Callable,
+    optimizer: torch.optim.Optimizer,
+    scheduler,
+    loop: LoopConfig,
+    *,
+    run_dir,
+    config: dict,
+    device: torch.device,
+    collate_fn=None,
+    validate: Optional[Callable] = None,
+) -> dict:
+    """Returns {"iteration", "status" ("finished" | "interrupted"), "best", "metrics"} after
+    training.
 
     The optimiser and scheduler must already hold `model`'s parameters (SyncBatchNorm conversion,
     moving to the device and DDP wrapping keep the same parameter objects). Only rank 0 writes
@@ -64,13 +142,13 @@ def train(model: torch.nn.Module, dataset, step: Callable, optimizer: torch.opti
     run_dir = pathlib.Path(run_dir)
     amp_dtype, scaler = resolve_amp(loop.amp, device)
     model = prepare_model(model, device, channels_last=loop.channels_last)
-    best_key = f"best_{loop.best_metric.lower()}"
     start, best, metrics = 0, None, {}
 
     resume_path = resolve_resume(loop.resume, run_dir)
     if resume_path is not None:
         state = load_checkpoint(resume_path, map_location=device)
-        start, best = _load_state(state, model, optimizer, scheduler, scaler, best_key, rank, world_size)
+        start, best = _load_state(state, model, optimizer, scheduler, scaler, _best_key(loop),
+                                  rank, world_size)
         if main:
             print(f"resumed from {resume_path} at iteration {start}")
     else:
@@ -78,28 +156,14 @@ def train(model: torch.nn.Module, dataset, step: Callable, optimizer: torch.opti
     if start >= loop.iterations:
         return {"iteration": start, "status": "finished", "best": best, "metrics": metrics}
 
-    def checkpoint(iteration: int, name: str) -> None:
-        # every rank joins the gather of RNG states; rank 0 alone writes
-        rng = dist.all_gather_object(capture_rng_state())
-        if main:
-            save_checkpoint({
-                "model": unwrap_model(model).state_dict(), "config": config, "iteration": iteration,
-                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "scaler": scaler.state_dict() if scaler is not None else None,
-                "rng": rng, best_key: best, "best_metric": loop.best_metric,
-            }, run_dir / name)
-
-    sampler = ResumableSampler(len(dataset), batch_size=loop.batch_size, seed=loop.seed, rank=rank,
-                               world_size=world_size, start_batch=start)
-    loader = DataLoader(SeededSamples(dataset), batch_size=loop.batch_size, sampler=sampler,
-                        num_workers=loop.num_workers, collate_fn=collate_fn, pin_memory=device.type == "cuda",
-                        worker_init_fn=worker_init,
-                        # its own generator: drawing the workers' base seed must not touch the global RNG
-                        generator=torch.Generator().manual_seed(loop.seed + rank))
+    save = functools.partial(save_training_state, model=model, optimizer=optimizer,
+                             scheduler=scheduler, scaler=scaler, config=config, loop=loop)
+    loader = build_loader(dataset, loop, start=start, device=device, collate_fn=collate_fn)
     logger = ScalarLogger(run_dir, enabled=main)
+    meter = ThroughputMeter(images_per_step=loop.batch_size * world_size)
     stop = StopSignal()
-    bar = tqdm(total=loop.iterations, initial=start, disable=not main, dynamic_ncols=True, desc="train")
-    window = {"loss": 0.0, "steps": 0, "time": 0.0}
+    bar = tqdm(total=loop.iterations, initial=start, disable=not main, dynamic_ncols=True,
+               desc="train")
     iteration, status, batches = start, "finished", None
     model.train()
     try:
@@ -110,51 +174,39 @@ def train(model: torch.nn.Module, dataset, step: Callable, optimizer: torch.opti
                 break
             tic = time.perf_counter()
             batch = move_to_device(next(batches), device, channels_last=loop.channels_last)
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                loss = step(model, batch)
-            mean_loss = dist.all_reduce_sum(loss.detach().float().clone()).item() / world_size
+            loss, mean_loss = forward_loss(model, batch, step, amp_dtype, device)
             if not math.isfinite(mean_loss):
                 raise NonFiniteLossError(
-                    f"loss is {mean_loss} at iteration {iteration + 1} — stopped; {run_dir / 'last.pth'} keeps the last "
-                    f"good state. Lower train.lr, or try train.amp=off, then resume with train.resume=auto")
-            optimizer.zero_grad(set_to_none=True)
-            if scaler is not None:
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
-            else:
-                loss.backward()
-                optimizer.step()
-            scheduler.step()
+                    f"loss is {mean_loss} at iteration {iteration + 1} — stopped; "
+                    f"{run_dir / 'last.pth'} keeps the last good state. Lower train.lr, or try "
+                    "train.amp=off, then resume with train.resume=auto")
+            optimization_step(loss, optimizer, scheduler, scaler)
             iteration += 1
-            window["loss"] += mean_loss
-            window["steps"] += 1
-            window["time"] += time.perf_counter() - tic
+            meter.update(mean_loss, time.perf_counter() - tic)
+            lr = optimizer.param_groups[0]["lr"]
             if main:
-                images_per_s = window["steps"] * loop.batch_size * world_size / max(window["time"], 1e-9)
-                bar.set_postfix(loss=f"{mean_loss:.4f}", lr=f"{optimizer.param_groups[0]['lr']:.2e}",
-                                img_s=f"{images_per_s:.2f}", refresh=False)
+                bar.set_postfix(loss=f"{mean_loss:.4f}", lr=f"{lr:.2e}",
+                                img_s=f"{meter.images_per_s():.2f}", refresh=False)
                 bar.update(1)
-            if iteration % loop.log_every == 0 or iteration == loop.iterations:
-                logger.log(iteration, {
-                    "train/loss": window["loss"] / window["steps"], "train/lr": optimizer.param_groups[0]["lr"],
-                    "train/images_per_s": window["steps"] * loop.batch_size * world_size / max(window["time"], 1e-9)})
-                window = {"loss": 0.0, "steps": 0, "time": 0.0}
-            if validate is not None and ((loop.val_every and iteration % loop.val_every == 0)
-                                         or iteration == loop.iterations):
+            if _due(iteration, loop.log_every, loop.iterations):
+                logger.log(iteration, {"train/loss": meter.mean_loss(), "train/lr": lr,
+                                       "train/images_per_s": meter.images_per_s()})
+                meter.reset()
+            if validate is not None and _due(iteration, loop.val_every, loop.iterations):
                 metrics = _validate(model, validate, iteration, logger, bar, loop.best_metric)
                 improved = bool(metrics) and (best is None or metrics[loop.best_metric] > best)
                 if _agree(improved, device):  # every rank joins the checkpoint's RNG gather
                     best = metrics.get(loop.best_metric, best)
-                    checkpoint(iteration, "best.pth")
-            if iteration % loop.checkpoint_every == 0 or iteration == loop.iterations:
-                checkpoint(iteration, "last.pth")
-        dist.broadcast_buffers(unwrap_model(model))  # ranks end with identical weights and statistics
+                    save(run_dir / "best.pth", iteration=iteration, best=best)
+            if _due(iteration, loop.checkpoint_every, loop.iterations):
+                save(run_dir / "last.pth", iteration=iteration, best=best)
+        # ranks end with identical weights and statistics
+        dist.broadcast_buffers(unwrap_model(model))
         if status == "interrupted":
-            checkpoint(iteration, "last.pth")
+            save(run_dir / "last.pth", iteration=iteration, best=best)
             if main:
-                bar.write(f"stopped by {stop.signal_name} at iteration {iteration}; saved {run_dir / 'last.pth'} "
-                          f"— continue with train.resume=auto")
+                bar.write(f"stopped by {stop.signal_name} at iteration {iteration}; saved "
+                          f"{run_dir / 'last.pth'} — continue with train.resume=auto")
     finally:
         bar.close()
         logger.close()
@@ -163,14 +215,26 @@ def train(model: torch.nn.Module, dataset, step: Callable, optimizer: torch.opti
     return {"iteration": iteration, "status": status, "best": best, "metrics": metrics}
 
 
+def _best_key(loop: LoopConfig) -> str:
+    return f"best_{loop.best_metric.lower()}"
+
+
+def _due(iteration: int, every: int, iterations: int) -> bool:
+    """Returns True every `every` iterations (never when 0) and at the last iteration."""
+    return bool(every) and iteration % every == 0 or iteration == iterations
+
+
 def _agree(flag: bool, device: torch.device) -> bool:
-    """Returns True on every rank when any rank's flag is set, so all ranks stop at the same iteration."""
+    """Returns True on every rank when any rank's flag is set, so all ranks stop at the same
+    iteration."""
     if dist.get_world_size() == 1:
         return flag
     return dist.all_reduce_sum(torch.tensor([float(flag)], device=device)).item() > 0
 
 
-def _validate(model, validate: Callable, iteration: int, logger: ScalarLogger, bar, best_metric: str) -> dict:
+def _validate(
+    model, validate: Callable, iteration: int, logger: ScalarLogger, bar, best_metric: str
+) -> dict:
     """Returns validate()'s metrics, logged as val/<name> by rank 0.
 
     validate runs on every rank, so it can shard the images and all-reduce its counts (as
@@ -183,16 +247,21 @@ def _validate(model, validate: Callable, iteration: int, logger: ScalarLogger, b
         metrics = validate(inner) or {}
     inner.train()
     if metrics and best_metric not in metrics:
-        raise KeyError(f"validate() returned {sorted(metrics)} without LoopConfig.best_metric={best_metric!r} "
-                       f"— return it or set best_metric to one of these keys")
+        raise KeyError(
+            f"validate() returned {sorted(metrics)} without LoopConfig.best_metric={best_metric!r} "
+            f"— return it or set best_metric to one of these keys"
+        )
     if dist.is_main_process():
         logger.log(iteration, {f"val/{k}": v for k, v in metrics.items()})
-        bar.write(f"iteration {iteration}: " + ", ".join(f"{k} {v:.2f}" for k, v in metrics.items()))
+        bar.write(
+            f"iteration {iteration}: " + ", ".join(f"{k} {v:.2f}" for k, v in metrics.items())
+        )
     return metrics
 
 
 def _load_state(state, model, optimizer, scheduler, scaler, best_key, rank, world_size):
-    """Returns (iteration, best) after loading a checkpoint's weights, optimiser, schedule, scaler and RNGs."""
+    """Returns (iteration, best) after loading a checkpoint's weights, optimiser, schedule, scaler
+    and RNGs."""
     unwrap_model(model).load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])

@@ -1,4 +1,5 @@
-"""All scores of one evaluation mode from one pass: every center leave-out proportion and distance band.
+"""All scores of one evaluation mode from one pass: every center leave-out proportion and distance
+band.
 
 For each image the predicted trainIds are counted once per grouping (leave-out rings, image-border
 bands, tile-border bands) with a single bincount each, so adding proportions or bands costs almost
@@ -8,10 +9,20 @@ import math
 
 import torch
 
-from seg.engine.distributed import all_gather_object, get_world_size
-from seg.evaluation.confusion import ConfusionMatrix, confusion_counts, reduce_from_all_processes
-from seg.evaluation.regions import (DISTANCE_EDGES, band_names, border_distance, distance_bands,
-                                    leave_out_rings)
+from seg.evaluation.confusion import (
+    ConfusionMatrix,
+    confusion_counts,
+    reduce_from_all_processes,
+)
+from seg.evaluation.regions import (
+    DISTANCE_EDGES,
+    band_names,
+    border_distance,
+    distance_bands,
+    leave_out_rings,
+)
+from seg.utils.distributed import all_gather_object, get_world_size
+from seg.utils.labels import NUM_CLASSES
 
 
 def percent(value):
@@ -20,7 +31,7 @@ def percent(value):
 
 
 def intersection_and_union(counts):
-    """Return int64 (..., 2, C): per-class intersection and union of confusion counts (..., C, C + 1).
+    """Return int64 (..., 2, C): per-class intersection and union of counts (..., C, C + 1).
 
     A void prediction (last column) is a miss of the true class: it is in the class's union, as in
     ConfusionMatrix.iou.
@@ -35,20 +46,34 @@ class BorderScores:
     """Confusion matrices of one mode: one per leave-out proportion and one per distance band.
 
     leave_out: proportions (Fractions); 0 (the whole image, i.e. the mode's mIoU) is always added.
-    tile, overlap: the tiling of this mode, for the tile-border bands (tile=None: whole-image inference).
+    tile, overlap: the tiling of this mode, for the tile-border bands (tile=None: whole-image
+    inference).
     """
 
-    def __init__(self, num_classes=19, *, leave_out=(0,), edges=DISTANCE_EDGES, tile=None, overlap=None):
+    def __init__(
+        self,
+        num_classes=NUM_CLASSES,
+        *,
+        leave_out=(0,),
+        edges=DISTANCE_EDGES,
+        tile=None,
+        overlap=None,
+    ):
         self.num_classes = num_classes
         self.leave_out = sorted(set(leave_out) | {0})
         self.edges = tuple(edges)
         self.tile, self.overlap = tile, overlap
         self.by_leave_out = [ConfusionMatrix(num_classes) for _ in self.leave_out]
-        self.by_band = {"image_border": [ConfusionMatrix(num_classes) for _ in range(len(self.edges) + 1)]}
+        self.by_band = {
+            "image_border": [ConfusionMatrix(num_classes) for _ in range(len(self.edges) + 1)]
+        }
         if tile is not None:
-            self.by_band["tile_border"] = [ConfusionMatrix(num_classes) for _ in range(len(self.edges) + 1)]
+            self.by_band["tile_border"] = [
+                ConfusionMatrix(num_classes) for _ in range(len(self.edges) + 1)
+            ]
         self._groups = {}  # image size -> group maps, computed once per size
-        self.per_image = {}  # image index -> int64 (columns, 2, classes): intersection and union per class
+        # image index -> int64 (columns, 2, classes): intersection and union per class
+        self.per_image = {}
 
     def _groups_of(self, height, width):
         # One joint group per pixel: (leave-out ring, band of each distance kind), so a single
@@ -57,15 +82,19 @@ class BorderScores:
             group = leave_out_rings(height, width, self.leave_out)
             for kind in self.by_band:
                 tile = self.tile if kind == "tile_border" else None
-                bands = distance_bands(border_distance(height, width, tile, self.overlap), self.edges)
+                bands = distance_bands(
+                    border_distance(height, width, tile, self.overlap), self.edges
+                )
                 group = group * (len(self.edges) + 1) + bands
             self._groups[(height, width)] = group
         return self._groups[(height, width)]
 
     def columns(self):
-        """Return the names of the per-image columns: "leave_out/<p>", then "<kind>/<band>" per distance kind."""
+        """Return the per-image columns: "leave_out/<p>", then "<kind>/<band>" per distance kind."""
         names = band_names(self.edges)
-        return [f"leave_out/{p}" for p in self.leave_out] + [f"{kind}/{n}" for kind in self.by_band for n in names]
+        return [f"leave_out/{p}" for p in self.leave_out] + [
+            f"{kind}/{n}" for kind in self.by_band for n in names
+        ]
 
     def update(self, label, pred, index=None):
         """Count one image: label and pred are int64 (H, W) trainIds, label 255 = ignore.
@@ -76,9 +105,11 @@ class BorderScores:
         label, pred = label.cpu(), pred.cpu()
         num_bands = len(self.edges) + 1
         shape = [len(self.leave_out) + 1] + [num_bands] * len(self.by_band)
-        counts = confusion_counts(label, pred, self.num_classes, self._groups_of(*label.shape), math.prod(shape))
+        counts = confusion_counts(
+            label, pred, self.num_classes, self._groups_of(*label.shape), math.prod(shape)
+        )
         counts = counts.reshape(*shape, self.num_classes, self.num_classes + 1)
-        rings = counts.sum(tuple(range(1, len(shape))))  # proportion k scores the pixels of rings > k
+        rings = counts.sum(tuple(range(1, len(shape))))  # proportion k scores rings > k
         image = [rings[k + 1:].sum(0) for k in range(len(self.leave_out))]
         for k, matrix in enumerate(self.by_leave_out):
             matrix.mat += image[k]
@@ -106,12 +137,23 @@ class BorderScores:
         return self.by_leave_out[0].miou()
 
     def result(self, class_names):
-        """Return this mode's numbers in percent: mIoU, per-class IoU, leave-out and distance tables."""
+        """Return this mode's numbers in percent: mIoU, per-class IoU, leave-out and distance
+        tables."""
         names = band_names(self.edges)
         return {
             "mIoU": percent(self.miou()),
-            "per_class_iou": {c: percent(float(v)) for c, v in zip(class_names, self.by_leave_out[0].iou())},
-            "leave_out": {str(p): percent(m.miou()) for p, m in zip(self.leave_out, self.by_leave_out)},
-            "distance": {kind: {n: percent(m.miou()) for n, m in zip(names, ms)} for kind, ms in self.by_band.items()},
-            "distance_pixels": {kind: {n: m.pixels() for n, m in zip(names, ms)} for kind, ms in self.by_band.items()},
+            "per_class_iou": {
+                c: percent(float(v)) for c, v in zip(class_names, self.by_leave_out[0].iou())
+            },
+            "leave_out": {
+                str(p): percent(m.miou()) for p, m in zip(self.leave_out, self.by_leave_out)
+            },
+            "distance": {
+                kind: {n: percent(m.miou()) for n, m in zip(names, ms)}
+                for kind, ms in self.by_band.items()
+            },
+            "distance_pixels": {
+                kind: {n: m.pixels() for n, m in zip(names, ms)}
+                for kind, ms in self.by_band.items()
+            },
         }

@@ -1,4 +1,5 @@
-"""Bridge to cityscapesscripts' evalPixelLevelSemanticLabeling, to check our mIoU against the official one.
+"""Bridge to cityscapesscripts' evalPixelLevelSemanticLabeling, to check our mIoU against the
+official one.
 
 The official script keeps its settings in a module-level `args` object filled from environment
 variables at import time; we copy that object and set the paths explicitly instead, so the result
@@ -11,7 +12,8 @@ from pathlib import Path
 
 
 def official_scores(predictions, data_root, split="val"):
-    """Return cityscapesscripts' result dict ("averageScoreClasses" in [0, 1], "classScores", ...)."""
+    """Return cityscapesscripts' result dict ("averageScoreClasses" in [0, 1], "classScores",
+    ...)."""
     from cityscapesscripts.evaluation import evalPixelLevelSemanticLabeling as official
 
     pattern = os.path.join(str(data_root), "gtFine", split, "*", "*_gtFine_labelIds.png")
@@ -32,4 +34,6 @@ def official_scores(predictions, data_root, split="val"):
         found = [official.getPrediction(args, gt) for gt in ground_truth]
         return official.evaluateImgLists(found, ground_truth, args)
     except SystemExit as error:  # printError() exits; turn it into an exception the caller can see
-        raise RuntimeError(f"cityscapesscripts failed on {predictions} (see its message above)") from error
+        raise RuntimeError(
+            f"cityscapesscripts failed on {predictions} (see its message above)"
+        ) from error

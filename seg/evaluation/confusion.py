@@ -1,4 +1,5 @@
-"""Confusion matrix over the 19 Cityscapes train classes, with the mIoU that cityscapesscripts reports.
+"""Confusion matrix over the 19 Cityscapes train classes, with the mIoU that cityscapesscripts
+reports.
 
 Rows are ground truth, columns predictions. Ground truth 255 is ignored. A prediction outside
 0..num_classes-1 (a submission PNG holding a labelId that is ignored in evaluation) lands in one
@@ -7,11 +8,13 @@ cityscapesscripts' evalPixelLevelSemanticLabeling counts it.
 """
 import torch
 
-from seg.engine.distributed import all_reduce_sum, get_world_size, is_initialized
+from seg.utils.distributed import all_reduce_sum, get_world_size, is_initialized
+from seg.utils.labels import NUM_CLASSES
 
 
 def confusion_counts(label, pred, num_classes, group=None, num_groups=1):
-    """Return int64 counts (num_groups, num_classes, num_classes + 1) of (group, ground truth, prediction).
+    """Return int64 counts (num_groups, num_classes, num_classes + 1) of (group, ground truth,
+    prediction).
 
     `group` (same shape as label, values in 0..num_groups-1) splits the pixels in one bincount,
     so every distance band or leave-out ring of an image costs a single pass over its pixels.
@@ -46,7 +49,7 @@ def reduce_from_all_processes(matrices):
 class ConfusionMatrix:
     """Accumulates (ground truth, prediction) pixel counts; `.iou()` and `.miou()` read them out."""
 
-    def __init__(self, num_classes=19):
+    def __init__(self, num_classes=NUM_CLASSES):
         self.num_classes = num_classes
         self.mat = torch.zeros(num_classes, num_classes + 1, dtype=torch.int64)
 
@@ -59,16 +62,20 @@ class ConfusionMatrix:
         reduce_from_all_processes([self])
 
     def iou(self):
-        """Return per-class IoU as float64 (num_classes,); NaN for a class absent from both truth and prediction."""
+        """Return per-class IoU as float64 (num_classes,); NaN for a class absent from both truth
+        and prediction."""
         mat = self.mat.double()
         true_positive = mat.diagonal()
         ground_truth = mat.sum(1)  # includes the void column: a void prediction is a miss
         predicted = mat[:, : self.num_classes].sum(0)
         union = ground_truth + predicted - true_positive
-        return torch.where(union > 0, true_positive / union.clamp(min=1), torch.full_like(union, float("nan")))
+        return torch.where(
+            union > 0, true_positive / union.clamp(min=1), torch.full_like(union, float("nan"))
+        )
 
     def miou(self):
-        """Return the mean IoU over classes that occur (NaN if none), as cityscapes' averageScoreClasses."""
+        """Return the mean IoU over classes that occur (NaN if none), as cityscapes'
+        averageScoreClasses."""
         iou = self.iou()
         present = ~torch.isnan(iou)
         return float(iou[present].mean()) if present.any() else float("nan")
@@ -78,4 +85,5 @@ class ConfusionMatrix:
         return int(self.mat.sum())
 
     def __repr__(self):
-        return f"ConfusionMatrix(num_classes={self.num_classes}, pixels={self.pixels()}, mIoU={100 * self.miou():.2f})"
+        return (f"ConfusionMatrix(num_classes={self.num_classes}, pixels={self.pixels()}, "
+                f"mIoU={100 * self.miou():.2f})")

@@ -23,7 +23,9 @@ def _table(header, rows):
 
 def _modes(runs):
     seen = [m for run in runs for m in run["mIoU"]]
-    return [m for m in MODE_TITLES if m in seen] + [m for m in dict.fromkeys(seen) if m not in MODE_TITLES]
+    return [m for m in MODE_TITLES if m in seen] + [
+        m for m in dict.fromkeys(seen) if m not in MODE_TITLES
+    ]
 
 
 def mode_table(runs):
@@ -34,19 +36,28 @@ def mode_table(runs):
 
 
 def leave_out_mode(runs):
-    """Return the mode the leave-out table uses: non-overlapping tiles as in the paper, else the first one."""
+    """Return the mode the leave-out table uses: non-overlapping tiles as in the paper, else the
+    first one."""
     modes = _modes(runs)
     return "tile" if "tile" in modes else modes[0]
 
 
 def leave_out_table(runs):
-    """Return table 7: the regular mIoU, then mIoU with the center p x p left out; a diff row for two runs."""
+    """Return table 7: the regular mIoU, then mIoU with the center p x p left out; a diff row for
+    two runs."""
     mode = leave_out_mode(runs)
     proportions = list(dict.fromkeys(p for run in runs for p in run["leave_out"].get(mode, {})))
     with_regular = mode != "regular" and all("regular" in run["mIoU"] for run in runs)
-    header = ["Run"] + (["regular"] if with_regular else []) + [p if p == "0" else f"{p} x {p}" for p in proportions]
-    values = [([run["mIoU"]["regular"]] if with_regular else []) + [run["leave_out"][mode].get(p) for p in proportions]
-              for run in runs]
+    header = (
+        ["Run"]
+        + (["regular"] if with_regular else [])
+        + [p if p == "0" else f"{p} x {p}" for p in proportions]
+    )
+    values = [
+        ([run["mIoU"]["regular"]] if with_regular else [])
+        + [run["leave_out"][mode].get(p) for p in proportions]
+        for run in runs
+    ]
     rows = [[run["name"]] + [_fmt(v) for v in vals] for run, vals in zip(runs, values)]
     if len(runs) >= 2:
         rows.append([f"diff ({runs[1]['name']} - {runs[0]['name']})"]
@@ -56,15 +67,21 @@ def leave_out_table(runs):
 
 
 def distance_tables(runs):
-    """Return one table per distance kind: mIoU (%) per band of distance to the image / tile border."""
+    """Return one table per distance kind: mIoU (%) per band of distance to the image / tile
+    border."""
     out = []
     for kind in ("image_border", "tile_border"):
-        entries = [(run, m) for run in runs for m in _modes(runs) if m in run["distance"].get(kind, {})]
+        entries = [
+            (run, m) for run in runs for m in _modes(runs) if m in run["distance"].get(kind, {})
+        ]
         if not entries:
             continue
         bands = list(next(iter(entries))[0]["distance"][kind][entries[0][1]])
-        rows = [[f"{run['name']} / {MODE_TITLES.get(m, m)}"] + [_fmt(run["distance"][kind][m][b]) for b in bands]
-                for run, m in entries]
+        rows = [
+            [f"{run['name']} / {MODE_TITLES.get(m, m)}"]
+            + [_fmt(run["distance"][kind][m][b]) for b in bands]
+            for run, m in entries
+        ]
         title = f"mIoU (%) by distance to the nearest {kind.replace('_', ' ')} (px)"
         out.append(f"{title}\n\n" + _table(["Run / mode"] + bands, rows))
     return "\n\n".join(out)
@@ -76,7 +93,9 @@ def per_class_table(runs):
     classes = runs[0]["classes"]
     rows = [[c] + [_fmt(run["per_class_iou"][m][c]) for run, m in columns] for c in classes]
     rows.append(["mIoU"] + [_fmt(run["mIoU"][m]) for run, m in columns])
-    return _table(["Class"] + [f"{run['name']} / {MODE_TITLES.get(m, m)}" for run, m in columns], rows)
+    return _table(
+        ["Class"] + [f"{run['name']} / {MODE_TITLES.get(m, m)}" for run, m in columns], rows
+    )
 
 
 def markdown_report(runs):
@@ -84,5 +103,10 @@ def markdown_report(runs):
     parts = ["## mIoU (%) by evaluation mode", mode_table(runs)]
     if any(len(run["leave_out"].get(leave_out_mode(runs), {})) > 1 for run in runs):
         parts += ["## Center leave-out", leave_out_table(runs)]
-    parts += ["## Distance to border", distance_tables(runs), "## Per-class IoU (%)", per_class_table(runs)]
+    parts += [
+        "## Distance to border",
+        distance_tables(runs),
+        "## Per-class IoU (%)",
+        per_class_table(runs),
+    ]
     return "\n\n".join(parts) + "\n"

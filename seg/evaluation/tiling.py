@@ -51,7 +51,11 @@ def predict_tiled(model, image, *, tile, overlap, valid=None):
     n, _, height, width = image.shape
     boxes = tile_boxes(height, width, tile, overlap)
     crops = torch.cat([image[:, :, t:t + h, l:l + w] for t, l, h, w in boxes])
-    crop_valid = None if valid is None else torch.cat([valid[:, :, t:t + h, l:l + w] for t, l, h, w in boxes])
+    crop_valid = (
+        None
+        if valid is None
+        else torch.cat([valid[:, :, t : t + h, l : l + w] for t, l, h, w in boxes])
+    )
     logits = _forward(model, crops, crop_valid)
     if len(boxes) == 1:
         return logits
@@ -59,11 +63,12 @@ def predict_tiled(model, image, *, tile, overlap, valid=None):
 
 
 def _average_tiles(logits, boxes, n, height, width, tile, overlap):
-    # Each image is a fresh ~160 MB buffer at 1024x2048x19, so it is touched as few times as possible:
-    # the part of a tile that no earlier tile covered is copied, the rest added, and only the rows and
-    # columns covered by more than one tile are divided. The tiles form a grid visited row by row, so
-    # what earlier tiles covered is the rows of the previous tile row plus, in this row, the columns
-    # of the previous tile. (Overlap 0 still overlaps when the last tile is shifted inward.)
+    # Each image is a fresh ~160 MB buffer at 1024x2048x19, so it is touched as few times as
+    # possible: the part of a tile that no earlier tile covered is copied, the rest added, and only
+    # the rows and columns covered by more than one tile are divided. The tiles form a grid visited
+    # row by row, so what earlier tiles covered is the rows of the previous tile row plus, in this
+    # row, the columns of the previous tile. (Overlap 0 still overlaps when the last tile is shifted
+    # inward.)
     total = logits.new_empty((n, logits.shape[1], height, width))
     prev_row_end, prev_col_end, row_top = 0, 0, None
     for i, (t, l, h, w) in enumerate(boxes):
@@ -72,7 +77,8 @@ def _average_tiles(logits, boxes, n, height, width, tile, overlap):
                 prev_row_end = row_top + h
             row_top, prev_col_end = t, 0
         tile_logits = logits[i * n:(i + 1) * n]
-        above = max(0, min(prev_row_end, t + h) - t)  # rows already written by the previous tile row
+        # rows already written by the previous tile row
+        above = max(0, min(prev_row_end, t + h) - t)
         left = max(0, min(prev_col_end, l + w) - l)  # columns already written by the previous tile
         if above > 0:
             total[:, :, t:t + above, l:l + w].add_(tile_logits[:, :, :above])

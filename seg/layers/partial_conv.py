@@ -5,8 +5,14 @@ import torch.nn.functional as F
 from torch.nn.modules.utils import _pair
 
 from seg.layers.boxes import rectangle_boxes, remember_boxes
-from seg.layers.ratio import (border_plan, full_ratio, mask_ratio, output_length, ratio_dtype,
-                              rectangle_plan)
+from seg.layers.ratio import (
+    border_plan,
+    full_ratio,
+    mask_ratio,
+    output_length,
+    ratio_dtype,
+    rectangle_plan,
+)
 
 
 def resolve_padding(padding, kernel, dilation) -> tuple:
@@ -193,17 +199,17 @@ def _rectangle_conv2d(input, weight, bias, stride, padding, dilation, groups, va
 
 def _crop_conv2d(input, weight, bias, stride, padding, dilation, groups, plan):
     """Returns the full-size output of one rectangle's masked conv (see _rectangle_conv2d)."""
-    if tuple(weight.shape[-2:]) == (1, 1) and padding == (0, 0) and not _records_grad(input,
-                                                                                      weight):
-        # A 1x1 conv on a cropped (non-contiguous) view was measured up to 25% slower than on
-        # the whole contiguous map: run it whole and zero the windows outside the real box.
+    one_by_one = tuple(weight.shape[-2:]) == (1, 1) and padding == (0, 0)
+    if one_by_one and not _records_grad(input, weight):
+        # A 1x1 conv on a cropped (non-contiguous) view is slower than on the whole contiguous
+        # map: run it whole and zero the windows outside the real box.
         output = F.conv2d(input, weight, bias, stride, 0, dilation, groups)
         return _zero_outside(output, plan.out_box)
     row0, row1, col0, col1 = plan.crop
     crop = input[:, :, row0:row1, col0:col1]
     left, right, top, bottom = plan.pads
-    # The conv pads symmetrically itself and F.pad adds only the difference: oneDNN was
-    # measured 5-25% slower on an input padded entirely by F.pad (padding=0 picks other kernels).
+    # The conv pads symmetrically itself and F.pad adds only the difference: oneDNN is slower
+    # on an input padded entirely by F.pad (padding=0 picks other kernels).
     padding = (min(top, bottom), min(left, right))
     extra = (left - padding[1], right - padding[1], top - padding[0], bottom - padding[0])
     if any(extra):

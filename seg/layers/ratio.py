@@ -134,8 +134,8 @@ def _axis_spans(length, kernel, stride, padding, dilation):
     trail_from = max(lead, -(-(length - last_tap) // stride))  # first window ending past the input
     if trail_from >= out_len:  # lead and trail strips meet: one strip over the whole axis
         lead, trail_from = out_len, out_len
-    # One narrow() view per strip: strided views covering both strips at once were measured
-    # 10-100x slower on CPU (no vectorised kernel for such strides).
+    # One narrow() view per strip: strided views covering both strips at once are far slower on
+    # CPU (no vectorised kernel for such strides).
     return [(start, [real_taps(o, kernel, stride, padding, dilation, 0, length)
                      for o in range(start, stop)])
             for start, stop in ((0, lead), (trail_from, out_len)) if stop > start]

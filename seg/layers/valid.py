@@ -1,7 +1,21 @@
 """One convolution step of mask propagation: the conv's output and the updated valid mask."""
+from typing import Optional
+
+import torch
 import torch.nn as nn
 
 from seg.layers.partial_conv import PartialConv2d, partial_conv2d, resolve_padding
+
+
+def valid_or_none(valid: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+    """Returns `valid`, or None when it has no hole (every pixel real).
+
+    Eq. 1-3 with a mask of ones is eq. 4-5, so a mask without holes gives exactly the result of no
+    mask; dropping it skips the cost of carrying it through every layer.
+    """
+    if valid is None or bool((valid != 0).all()):
+        return None
+    return valid
 
 
 def conv2d_valid(conv: nn.Conv2d, x, valid=None):

@@ -21,9 +21,14 @@ from typing import Callable, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
-from seg.layers import conv2d_valid
+from seg.layers import conv2d_valid, valid_or_none
 from seg.models.aspp import ASPP
-from seg.models.valid_ops import cat_valid, check_valid, interpolate_valid, sequential_valid
+from seg.models.valid_ops import (
+    cat_valid,
+    check_valid,
+    interpolate_valid,
+    sequential_valid,
+)
 
 
 class DeepLabV3Plus(nn.Module):
@@ -51,11 +56,8 @@ class DeepLabV3Plus(nn.Module):
 
     def forward(self, images: torch.Tensor, valid: Optional[torch.Tensor] = None):
         """Returns the logits (N, num_classes, H, W), upsampled to the input size."""
-        valid = check_valid(images, valid)
-        if valid is not None and bool((valid != 0).all()):
-            # No hole anywhere: eq. 1-3 with a mask of ones is eq. 4-5, so run the padding path,
-            # which skips the mask's cost and gives exactly the logits of model(images).
-            valid = None
+        # No hole anywhere: run the padding path, which gives exactly the logits of model(images).
+        valid = valid_or_none(check_valid(images, valid))
         low, low_valid, high, high_valid = self.backbone(images, valid)
         x, v = self.aspp(high, high_valid)
         x, v = conv2d_valid(self.aspp_project, x, v)

@@ -1,9 +1,9 @@
-"""Timing of mask propagation against plain padding mode (the issue's <= 5% budget)."""
+"""Timing of mask propagation against plain padding mode, whose overhead should stay within 5%."""
 import statistics
 
 import torch
 
-from seg.benchmark.timing import interleaved_times
+from seg.utils.timing import interleaved_times
 
 
 def padded_valid(batch: int, height: int, width: int, real_height: int, real_width: int):
@@ -23,7 +23,7 @@ def mask_propagation_overhead(model, images, valid, repeats: int = 5) -> dict:
     Keys: padding_s, valid_s, ratio (wall clock), padding_cpu_s, valid_cpu_s, cpu_ratio
     (process CPU time, all threads: steadier than the wall clock on a shared machine), repeats.
     Times model(images) (padding mode) and model(images, valid) (mask propagation) in one run,
-    interleaved by seg.benchmark.timing after one untimed call of each (the first call fills
+    interleaved by seg.utils.timing after one untimed call of each (the first call fills
     the ratio caches), so machine load hits both alike. Runs in eval mode.
     """
     model.eval()

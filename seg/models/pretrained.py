@@ -1,4 +1,5 @@
-"""Loading a local ImageNet checkpoint into a trunk (torchvision resnet50, wider_resnet38.pth.tar)."""
+"""Loading a local ImageNet checkpoint into a trunk (torchvision resnet50,
+wider_resnet38.pth.tar)."""
 import warnings
 from pathlib import Path
 from typing import List, NamedTuple

@@ -9,7 +9,8 @@ class UserError(Exception):
 
 
 def run_cli(main, argv=None):
-    """Returns main(argv)'s exit code; a UserError prints one line and returns 2 (--debug re-raises it)."""
+    """Returns main(argv)'s exit code; a UserError prints one line and returns 2 (--debug re-raises
+    it)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     if debug:

@@ -1,9 +1,10 @@
-"""Channel-summed ReLU activations at chosen layers, zero vs partial padding on one colour scale (paper figure 5).
+"""Channel-summed ReLU activations at chosen layers, zero vs partial padding on one colour scale
+(paper figure 5).
 
-A layer is named as in `model.named_modules()`. ReLU outputs are summed over channels; for a
-module that is not a ReLU its output is passed through ReLU first, so every map shows the
-positive responses the paper plots. A ReLU module that runs several times in one forward (the
-shared `relu` of a ResNet bottleneck) keeps its last call: the block's output after the residual add.
+A layer is named as in `model.named_modules()`. ReLU outputs are summed over channels; for a module
+that is not a ReLU its output is passed through ReLU first, so every map shows the positive
+responses the paper plots. A ReLU module that runs several times in one forward (the shared `relu`
+of a ResNet bottleneck) keeps its last call: the block's output after the residual add.
 """
 from pathlib import Path
 
@@ -24,7 +25,8 @@ def relu_layers(model):
 
 
 def default_layers(model, prefix="backbone.layer"):
-    """Return the last ReLU of each backbone stage (e.g. backbone.layer1 .. layer4), the maps the paper shows."""
+    """Return the last ReLU of each backbone stage (e.g. backbone.layer1 .. layer4), the maps the
+    paper shows."""
     last = {}
     for name in relu_layers(model):
         if name.startswith(prefix):
@@ -34,15 +36,19 @@ def default_layers(model, prefix="backbone.layer"):
 
 @torch.no_grad()
 def activation_maps(model, image, layers):
-    """Return {layer: float32 (H, W) numpy map}: channel-summed ReLU activations, bilinearly resized to the input.
+    """Return {layer: float32 (H, W) numpy map}: channel-summed ReLU activations, bilinearly resized
+    to the input.
 
     image: (1, 3, H, W) tensor on the model's device.
     """
     modules = dict(model.named_modules())
     missing = [name for name in layers if name not in modules]
     if missing:
-        raise KeyError(f"layers {missing} are not modules of {type(model).__name__}; "
-                       f"ReLU layers are: {', '.join(relu_layers(model))} (tools/render.py activations --list-layers)")
+        raise KeyError(
+            f"layers {missing} are not modules of {type(model).__name__}; "
+            f"ReLU layers are: {', '.join(relu_layers(model))} (tools/render.py activations "
+            "--list-layers)"
+        )
     captured, handles = {}, []
 
     def hook(name):
@@ -60,12 +66,17 @@ def activation_maps(model, image, layers):
         for handle in handles:
             handle.remove()
     size = image.shape[-2:]
-    return {name: F.interpolate(captured[name], size=size, mode="bilinear", align_corners=False)[0, 0].cpu().numpy()
-            for name in layers}
+    return {
+        name: F.interpolate(captured[name], size=size, mode="bilinear", align_corners=False)[0, 0]
+        .cpu()
+        .numpy()
+        for name in layers
+    }
 
 
 def activation_figure(image_rgb, maps_zero, maps_partial, *, title="", cmap="jet"):
-    """Return a matplotlib figure: per layer, image | zero padding | partial padding, one colour scale per layer.
+    """Return a matplotlib figure: per layer, image | zero padding | partial padding, one colour
+    scale per layer.
 
     The two models share each row's colour limits (0 .. the larger maximum), so brighter means a
     stronger response in either model; a colour bar per row gives the scale.
@@ -74,13 +85,20 @@ def activation_figure(image_rgb, maps_zero, maps_partial, *, title="", cmap="jet
     height, width = image_rgb.shape[:2]
     panel_w = 4.0
     panel_h = panel_w * height / width
-    fig, axes = plt.subplots(len(layers), 3, figsize=(3 * panel_w + 1.2, len(layers) * (panel_h + 0.5) + 0.6),
-                             squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(
+        len(layers),
+        3,
+        figsize=(3 * panel_w + 1.2, len(layers) * (panel_h + 0.5) + 0.6),
+        squeeze=False,
+        layout="constrained",
+    )
     for row, layer in enumerate(layers):
         vmax = float(max(maps_zero[layer].max(), maps_partial[layer].max())) or 1.0
         axes[row, 0].imshow(image_rgb)
         axes[row, 0].set_title("Image", fontsize=9)
-        for col, (label, maps) in enumerate((("zero padding", maps_zero), ("partial padding", maps_partial)), 1):
+        for col, (label, maps) in enumerate(
+            (("zero padding", maps_zero), ("partial padding", maps_partial)), 1
+        ):
             shown = axes[row, col].imshow(maps[layer], cmap=cmap, vmin=0.0, vmax=vmax)
             axes[row, col].set_title(f"{label}: {layer}", fontsize=9)
         fig.colorbar(shown, ax=axes[row, 1:], shrink=0.9, label="channel sum")
@@ -106,8 +124,12 @@ def render_activations(models, dataset, indices, layers, out_dir, *, device="cpu
         image = item["image"][None].to(device)
         maps = {key: activation_maps(model, image, layers) for key, model in models.items()}
         name = Path(item["name"]).name.replace("_leftImg8bit.png", "")
-        fig = activation_figure(image_to_rgb(item["image"]), maps["zero"], maps["partial"],
-                                title=f"{name}: channel-summed ReLU activations, zero vs partial padding")
+        fig = activation_figure(
+            image_to_rgb(item["image"]),
+            maps["zero"],
+            maps["partial"],
+            title=f"{name}: channel-summed ReLU activations, zero vs partial padding",
+        )
         path = out_dir / f"{name}_activations.png"
         fig.savefig(path, dpi=100)
         plt.close(fig)

@@ -1,38 +1,30 @@
-"""Pixel colours of the figures: Cityscapes class colours (from cityscapesscripts), error colours, images.
+"""Pixel colours of the figures: Cityscapes class colours (from cityscapesscripts), error colours,
+images.
 
 The class colours are read from cityscapesscripts' label table, so the figures match the
 official *_gtFine_color.png files; there is no hand-written copy.
 """
 import numpy as np
 import torch
-from cityscapesscripts.helpers.labels import trainId2label
 
 from seg.data.transforms import IMAGENET_MEAN, IMAGENET_STD
+from seg.utils.labels import CLASS_COLORS, IGNORE_INDEX, NUM_CLASSES
 
-NUM_CLASSES = 19
-IGNORE_INDEX = 255
-IGNORE_COLOR = (0, 0, 0)  # cityscapesscripts' "unlabeled" colour, so ignored pixels look like gtFine_color
+# cityscapesscripts' "unlabeled" colour, so ignored pixels look like gtFine_color
+IGNORE_COLOR = (0, 0, 0)
 
-# Error view: which model gets a pixel wrong. Orange/blue stay distinct for red-green colour blindness.
+# Error view: which model gets a pixel wrong. Orange/blue stay distinct for red-green colour
+# blindness.
 ERROR_COLORS = {"zero only": (255, 140, 0), "partial only": (0, 150, 255), "both": (220, 0, 0)}
 WRONG_COLOR = (255, 0, 0)
 
 
-def class_names(num_classes=NUM_CLASSES):
-    """Return the train class names in trainId order."""
-    return [trainId2label[i].name for i in range(num_classes)]
-
-
-def class_colors(num_classes=NUM_CLASSES):
-    """Return the (R, G, B) colour of each trainId, as cityscapesscripts defines it."""
-    return [tuple(trainId2label[i].color) for i in range(num_classes)]
-
-
 def palette(num_classes=NUM_CLASSES):
-    """Return a uint8 (256, 3) lookup table trainId -> RGB; 255 (ignore) and unused ids are black."""
+    """Return a uint8 (256, 3) lookup table trainId -> RGB; 255 (ignore) and unused ids are
+    black."""
     table = np.zeros((256, 3), dtype=np.uint8)
     table[:] = IGNORE_COLOR
-    table[:num_classes] = class_colors(num_classes)
+    table[:num_classes] = CLASS_COLORS[:num_classes]
     return table
 
 
@@ -55,7 +47,10 @@ def image_to_rgb(image):
     image = _numpy(image).astype(np.float32)
     if image.ndim != 3 or image.shape[0] != 3:
         raise ValueError(f"expected a (3, H, W) normalised image, got shape {image.shape}")
-    rgb = image * np.array(IMAGENET_STD, np.float32)[:, None, None] + np.array(IMAGENET_MEAN, np.float32)[:, None, None]
+    rgb = (
+        image * np.array(IMAGENET_STD, np.float32)[:, None, None]
+        + np.array(IMAGENET_MEAN, np.float32)[:, None, None]
+    )
     return np.clip(np.rint(rgb.transpose(1, 2, 0) * 255), 0, 255).astype(np.uint8)
 
 
@@ -66,7 +61,8 @@ def dimmed(rgb, factor=0.35):
 
 
 def wrong_pixels(pred, label):
-    """Return a bool (H, W) map: True where the label is a class (not ignore) and pred differs from it."""
+    """Return a bool (H, W) map: True where the label is a class (not ignore) and pred differs from
+    it."""
     pred, label = _numpy(pred), _numpy(label)
     return (label != IGNORE_INDEX) & (pred != label)
 
@@ -79,7 +75,8 @@ def error_view(rgb, pred, label):
 
 
 def error_difference_view(rgb, pred_zero, pred_partial, label):
-    """Return the image dimmed to grey with pixels wrong for zero only, partial only or both in ERROR_COLORS."""
+    """Return the image dimmed to grey with pixels wrong for zero only, partial only or both in
+    ERROR_COLORS."""
     out = dimmed(rgb)
     zero, partial = wrong_pixels(pred_zero, label), wrong_pixels(pred_partial, label)
     out[zero & ~partial] = ERROR_COLORS["zero only"]

@@ -24,7 +24,8 @@ class Box:
 
 
 def resize(rgb, width, height=None, *, nearest=False):
-    """Return `rgb` resized to `width` (height keeps the aspect ratio unless given); nearest for label maps."""
+    """Return `rgb` resized to `width` (height keeps the aspect ratio unless given); nearest for
+    label maps."""
     if height is None:
         height = max(1, round(rgb.shape[0] * width / rgb.shape[1]))
     if (height, width) == rgb.shape[:2]:
@@ -34,7 +35,8 @@ def resize(rgb, width, height=None, *, nearest=False):
 
 
 def fit_text(text, width, scale=0.6, thickness=1):
-    """Return (text, scale): the largest scale <= `scale` at which `text` fits in `width` px, shortened if needed."""
+    """Return (text, scale): the largest scale <= `scale` at which `text` fits in `width` px,
+    shortened if needed."""
     while scale > MIN_SCALE and cv2.getTextSize(text, FONT, scale, thickness)[0][0] > width:
         scale = round(scale - 0.05, 2)
     while len(text) > 1 and cv2.getTextSize(text, FONT, scale, thickness)[0][0] > width:
@@ -43,7 +45,8 @@ def fit_text(text, width, scale=0.6, thickness=1):
 
 
 def draw_text(canvas, text, box, *, scale=0.6, align="center", color=TEXT_COLOR, thickness=1):
-    """Write one line of `text` vertically centred in `box`, shrunk to its width; return the scale used."""
+    """Write one line of `text` vertically centred in `box`, shrunk to its width; return the scale
+    used."""
     text, scale = fit_text(text, box.w - 4, scale, thickness)
     (tw, th), _ = cv2.getTextSize(text, FONT, scale, thickness)
     x = box.x + (box.w - tw) // 2 if align == "center" else box.x + 2
@@ -66,20 +69,27 @@ def compose(rows, *, panel_width, gap=8, title_height=28, header=None, header_he
     """
     columns = max(len(row) for row in rows)
     width = gap + columns * (panel_width + gap)
-    sized = [[(title, None if rgb is None else resize(rgb, panel_width)) for title, rgb in row] for row in rows]
+    sized = [
+        [(title, None if rgb is None else resize(rgb, panel_width)) for title, rgb in row]
+        for row in rows
+    ]
     heights = [max([rgb.shape[0] for _, rgb in row if rgb is not None] or [0]) for row in sized]
     top = header_height if header else 0
     height = top + sum(title_height + h + gap for h in heights)
     canvas = np.full((height, width, 3), BACKGROUND, dtype=np.uint8)
     if header:
-        draw_text(canvas, header, Box(gap, 0, width - 2 * gap, header_height), scale=0.75, thickness=2)
+        draw_text(
+            canvas, header, Box(gap, 0, width - 2 * gap, header_height), scale=0.75, thickness=2
+        )
     boxes, y = {}, top
     for row, row_height in zip(sized, heights):
         for column, (title, rgb) in enumerate(row):
             if rgb is None:
                 continue
             if title in boxes:
-                raise ValueError(f"panel title {title!r} is used twice; titles name the panels in the layout")
+                raise ValueError(
+                    f"panel title {title!r} is used twice; titles name the panels in the layout"
+                )
             x = gap + column * (panel_width + gap)
             draw_text(canvas, title, Box(x, y, panel_width, title_height))
             box = Box(x, y + title_height, rgb.shape[1], rgb.shape[0])
@@ -112,8 +122,16 @@ def text_panel(lines, width, height, *, scale=0.6):
         x = 4
         if swatch is not None:
             side = step - 8
-            cv2.rectangle(panel, (x, i * step + 4), (x + side, i * step + 4 + side), tuple(int(c) for c in swatch), -1)
-            cv2.rectangle(panel, (x, i * step + 4), (x + side, i * step + 4 + side), (90, 90, 90), 1)
+            cv2.rectangle(
+                panel,
+                (x, i * step + 4),
+                (x + side, i * step + 4 + side),
+                tuple(int(c) for c in swatch),
+                -1,
+            )
+            cv2.rectangle(
+                panel, (x, i * step + 4), (x + side, i * step + 4 + side), (90, 90, 90), 1
+            )
             x += side + 6
         draw_text(panel, text, Box(x, i * step, width - x - 2, step), scale=scale, align="left")
     return panel

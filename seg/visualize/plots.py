@@ -1,8 +1,9 @@
-"""Plots from recorded numbers: mIoU vs center leave-out proportion, IoU vs distance to border, training curves.
+"""Plots from recorded numbers: mIoU vs center leave-out proportion, IoU vs distance to border,
+training curves.
 
 Every point comes from an evaluation JSON (tools/evaluate.py --json) or a run's log.jsonl; nothing
-is recomputed. Each figure function returns (figure, series) where series maps a line's label
-to its {"x": [...], "y": [...]}, saved next to the PNG so the numbers behind a plot can be read back.
+is recomputed. Each figure function returns (figure, series) where series maps a line's label to its
+{"x": [...], "y": [...]}, saved next to the PNG so the numbers behind a plot can be read back.
 """
 import json
 import math
@@ -17,28 +18,37 @@ from seg.engine.logging import read_jsonl  # noqa: E402
 from seg.evaluation.regions import parse_leave_out  # noqa: E402
 from seg.evaluation.report import MODE_TITLES  # noqa: E402
 
-LOG_SKIP = ("iteration", "time", "train/lr", "train/images_per_s")  # bookkeeping, not curves to compare
+# bookkeeping, not curves to compare
+LOG_SKIP = ("iteration", "time", "train/lr", "train/images_per_s")
 
 
 def load_eval_runs(paths):
-    """Return the run dicts of evaluation JSONs (one run per file, or {"runs": [...]}), each with a "name"."""
+    """Return the run dicts of evaluation JSONs (one run per file, or {"runs": [...]}), each with a
+    "name"."""
     runs = []
     for path in map(Path, paths):
         data = json.loads(path.read_text())
         for i, run in enumerate(data["runs"] if "runs" in data else [data]):
             if "mIoU" not in run:
-                raise KeyError(f"{path}: no 'mIoU' key; expected the output of tools/evaluate.py --json")
-            runs.append({**run, "name": run.get("name") or (path.stem if i == 0 else f"{path.stem}[{i}]")})
+                raise KeyError(
+                    f"{path}: no 'mIoU' key; expected the output of tools/evaluate.py --json"
+                )
+            runs.append(
+                {**run, "name": run.get("name") or (path.stem if i == 0 else f"{path.stem}[{i}]")}
+            )
     return runs
 
 
 def load_logs(paths):
-    """Return {run name: records} from run folders or log.jsonl files (the name is the run folder's)."""
+    """Return {run name: records} from run folders or log.jsonl files (the name is the run
+    folder's)."""
     logs = {}
     for path in map(Path, paths):
         path = path / "log.jsonl" if path.is_dir() else path
         if not path.is_file():
-            raise FileNotFoundError(f"{path} not found; pass a run folder (checkpoints/<run>) or its log.jsonl")
+            raise FileNotFoundError(
+                f"{path} not found; pass a run folder (checkpoints/<run>) or its log.jsonl"
+            )
         logs[path.parent.name] = read_jsonl(path)
     return logs
 
@@ -52,8 +62,12 @@ def _label(run, mode, modes):
 
 
 def _style(run_index, mode, modes):
-    # One colour per run (zero vs partial), one line style per mode, so both groupings read at a glance.
-    return {"color": f"C{run_index % 10}", "linestyle": ("-", "--", ":", "-.")[modes.index(mode) % 4]}
+    # One colour per run (zero vs partial), one line style per mode, so both groupings read at a
+    # glance.
+    return {
+        "color": f"C{run_index % 10}",
+        "linestyle": ("-", "--", ":", "-.")[modes.index(mode) % 4],
+    }
 
 
 def _finish(fig, ax, title, xlabel, ylabel):
@@ -65,11 +79,16 @@ def _finish(fig, ax, title, xlabel, ylabel):
 
 
 def leave_out_figure(runs):
-    """Return (figure, series): each run's mIoU (%) against the proportion p of the p x p center left out."""
-    modes = sorted({m for run in runs for m, table in run.get("leave_out", {}).items() if len(table) > 1})
+    """Return (figure, series): each run's mIoU (%) against the proportion p of the p x p center
+    left out."""
+    modes = sorted(
+        {m for run in runs for m, table in run.get("leave_out", {}).items() if len(table) > 1}
+    )
     if not modes:
-        raise ValueError("no leave-out table with more than one proportion; run tools/evaluate.py with "
-                         "--leave-out 0 1/3 1/2 2/3 3/4 7/8")
+        raise ValueError(
+            "no leave-out table with more than one proportion; run tools/evaluate.py with "
+            "--leave-out 0 1/3 1/2 2/3 3/4 7/8"
+        )
     fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
     series, ticks = {}, {}
     for r, run in enumerate(runs):
@@ -80,19 +99,40 @@ def leave_out_figure(runs):
             points = sorted((float(parse_leave_out(p)), _value(v), p) for p, v in table.items())
             label = _label(run, mode, modes)
             series[label] = {"x": [x for x, _, _ in points], "y": [y for _, y, _ in points]}
-            ax.plot(series[label]["x"], series[label]["y"], marker="o", label=label, **_style(r, mode, modes))
+            ax.plot(
+                series[label]["x"],
+                series[label]["y"],
+                marker="o",
+                label=label,
+                **_style(r, mode, modes),
+            )
             ticks.update({x: p for x, _, p in points})
     ax.set_xticks(sorted(ticks), [ticks[x] for x in sorted(ticks)])
-    _finish(fig, ax, "mIoU vs center leave-out proportion", "center left out (p x p of the image)", "mIoU (%)")
+    _finish(
+        fig,
+        ax,
+        "mIoU vs center leave-out proportion",
+        "center left out (p x p of the image)",
+        "mIoU (%)",
+    )
     return fig, series
 
 
 def distance_figure(runs):
-    """Return (figure, series): mIoU (%) per band of distance to the image border (and tile border) per run/mode."""
-    kinds = [k for k in ("image_border", "tile_border") if any(run.get("distance", {}).get(k) for run in runs)]
+    """Return (figure, series): mIoU (%) per band of distance to the image border (and tile border)
+    per run/mode."""
+    kinds = [
+        k
+        for k in ("image_border", "tile_border")
+        if any(run.get("distance", {}).get(k) for run in runs)
+    ]
     if not kinds:
-        raise ValueError("no distance tables in the evaluation JSONs; they come from tools/evaluate.py --json")
-    fig, axes = plt.subplots(1, len(kinds), figsize=(6.5 * len(kinds), 4.5), squeeze=False, layout="constrained")
+        raise ValueError(
+            "no distance tables in the evaluation JSONs; they come from tools/evaluate.py --json"
+        )
+    fig, axes = plt.subplots(
+        1, len(kinds), figsize=(6.5 * len(kinds), 4.5), squeeze=False, layout="constrained"
+    )
     series = {}
     for ax, kind in zip(axes[0], kinds):
         modes = sorted({m for run in runs for m in run.get("distance", {}).get(kind, {})})
@@ -105,10 +145,25 @@ def distance_figure(runs):
                 bands = bands or list(table)
                 label = _label(run, mode, modes)
                 x = list(range(len(table)))
-                series[f"{kind}: {label}"] = {"x": list(table), "y": [_value(v) for v in table.values()]}
-                ax.plot(x, series[f"{kind}: {label}"]["y"], marker="o", label=label, **_style(r, mode, modes))
+                series[f"{kind}: {label}"] = {
+                    "x": list(table),
+                    "y": [_value(v) for v in table.values()],
+                }
+                ax.plot(
+                    x,
+                    series[f"{kind}: {label}"]["y"],
+                    marker="o",
+                    label=label,
+                    **_style(r, mode, modes),
+                )
         ax.set_xticks(range(len(bands)), bands)
-        _finish(fig, ax, f"IoU vs distance to the nearest {kind.replace('_', ' ')}", "distance (px)", "mIoU (%)")
+        _finish(
+            fig,
+            ax,
+            f"IoU vs distance to the nearest {kind.replace('_', ' ')}",
+            "distance (px)",
+            "mIoU (%)",
+        )
     return fig, series
 
 
@@ -119,11 +174,20 @@ def _curve(records, tag):
 
 
 def training_figure(logs):
-    """Return (figure, series): one panel per logged scalar (train/loss, val/mIoU, ...), every run on each panel."""
-    tags = list(dict.fromkeys(t for records in logs.values() for r in records for t in r if t not in LOG_SKIP))
+    """Return (figure, series): one panel per logged scalar (train/loss, val/mIoU, ...), every run
+    on each panel."""
+    tags = list(
+        dict.fromkeys(
+            t for records in logs.values() for r in records for t in r if t not in LOG_SKIP
+        )
+    )
     if not tags:
-        raise ValueError("the logs hold no scalars besides iteration/time; were they written by tools/train.py?")
-    fig, axes = plt.subplots(1, len(tags), figsize=(6 * len(tags), 4.2), squeeze=False, layout="constrained")
+        raise ValueError(
+            "the logs hold no scalars besides iteration/time; were they written by tools/train.py?"
+        )
+    fig, axes = plt.subplots(
+        1, len(tags), figsize=(6 * len(tags), 4.2), squeeze=False, layout="constrained"
+    )
     series = {}
     for ax, tag in zip(axes[0], tags):
         for name, records in logs.items():
@@ -143,8 +207,13 @@ def save_figure(fig, series, path):
     fig.savefig(path, dpi=120)
     plt.close(fig)
     # JSON has no NaN: missing values (classes absent from a band) are written as null.
-    clean = {k: {a: [None if isinstance(v, float) and math.isnan(v) else v for v in vs] for a, vs in s.items()}
-             for k, s in series.items()}
+    clean = {
+        k: {
+            a: [None if isinstance(v, float) and math.isnan(v) else v for v in vs]
+            for a, vs in s.items()
+        }
+        for k, s in series.items()
+    }
     path.with_suffix(".json").write_text(json.dumps(clean, indent=2) + "\n")
     return path
 

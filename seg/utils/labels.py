@@ -1,4 +1,9 @@
-"""Cityscapes label ids -> train ids, built from cityscapesscripts' own table (no hand-written copy)."""
+"""Cityscapes label facts: the ignore index, train class names and colours, labelId <-> trainId
+tables.
+
+Every table is built from cityscapesscripts' own label list, so there is no hand-written copy to
+drift from the official evaluation; the rest of the package imports these facts from here.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,10 +19,12 @@ _TABLE = [label for label in CITYSCAPES_LABELS if label.id >= 0]
 KNOWN_LABEL_IDS = frozenset(label.id for label in _TABLE)
 
 CLASS_NAMES = tuple(
-    next(label.name for label in _TABLE if label.trainId == train_id) for train_id in range(NUM_CLASSES)
+    next(label.name for label in _TABLE if label.trainId == train_id)
+    for train_id in range(NUM_CLASSES)
 )
 CLASS_COLORS = tuple(
-    next(label.color for label in _TABLE if label.trainId == train_id) for train_id in range(NUM_CLASSES)
+    next(label.color for label in _TABLE if label.trainId == train_id)
+    for train_id in range(NUM_CLASSES)
 )
 
 
@@ -30,19 +37,32 @@ def _build_lookup() -> np.ndarray:
     return lookup
 
 
+def _build_inverse() -> np.ndarray:
+    """Return a 256-entry uint8 table trainId -> labelId (255 and unused trainIds -> 0,
+    unlabeled)."""
+    inverse = np.zeros(256, dtype=np.uint8)
+    for label in _TABLE:
+        if 0 <= label.trainId < NUM_CLASSES:
+            inverse[label.trainId] = label.id
+    return inverse
+
+
 LABEL_ID_TO_TRAIN_ID = _build_lookup()
+TRAIN_ID_TO_LABEL_ID = _build_inverse()
 _KNOWN = np.zeros(256, dtype=bool)
 _KNOWN[list(KNOWN_LABEL_IDS)] = True
 
 
 def label_ids_to_train_ids(label_ids: np.ndarray, path: str | Path = "<array>") -> np.ndarray:
-    """Return the trainId map (uint8, 255 = ignore) of a labelIds map; unknown ids raise, naming `path`."""
+    """Return the trainId map (uint8, 255 = ignore) of a labelIds map; unknown ids raise, naming
+    `path`."""
     present = np.unique(label_ids)
     unknown = [int(v) for v in present if v < 0 or v > 255 or not _KNOWN[int(v)]]
     if unknown:
         raise ValueError(
             f"{path}: label ids {unknown} are not in the Cityscapes table (valid ids: 0..33). "
-            "Is this a *_labelIds.png (not *_color.png or *_instanceIds.png)? See datasets/README.md."
+            "Is this a *_labelIds.png (not *_color.png or *_instanceIds.png)? See "
+            "datasets/README.md."
         )
     return LABEL_ID_TO_TRAIN_ID[label_ids.astype(np.uint8, copy=False)]
 
@@ -53,7 +73,8 @@ def check_train_ids(train_ids: np.ndarray, path: str | Path = "<array>") -> np.n
     bad = [int(v) for v in present if not (v < NUM_CLASSES or v == IGNORE_INDEX)]
     if bad:
         raise ValueError(
-            f"{path}: values {bad} are not Cityscapes trainIds (0..{NUM_CLASSES - 1} or {IGNORE_INDEX}). "
+            f"{path}: values {bad} are not Cityscapes trainIds (0..{NUM_CLASSES - 1} or "
+            f"{IGNORE_INDEX}). "
             "Regenerate it with datasets/prepare_cityscapes.py."
         )
     return train_ids
@@ -61,15 +82,12 @@ def check_train_ids(train_ids: np.ndarray, path: str | Path = "<array>") -> np.n
 
 def train_ids_to_label_ids(train_ids: np.ndarray) -> np.ndarray:
     """Return the labelIds map (uint8) of a trainId map; 255 becomes 0 (unlabeled)."""
-    inverse = np.zeros(256, dtype=np.uint8)
-    for label in _TABLE:
-        if 0 <= label.trainId < NUM_CLASSES:
-            inverse[label.trainId] = label.id
-    return inverse[train_ids.astype(np.uint8, copy=False)]
+    return TRAIN_ID_TO_LABEL_ID[train_ids.astype(np.uint8, copy=False)]
 
 
 def label_ids_to_color(label_ids: np.ndarray) -> np.ndarray:
-    """Return the (H, W, 3) RGB uint8 gtFine_color image of a labelIds map, in cityscapesscripts' colours."""
+    """Return the (H, W, 3) RGB uint8 gtFine_color image of a labelIds map, in cityscapesscripts'
+    colours."""
     palette = np.zeros((256, 3), dtype=np.uint8)
     for label in _TABLE:
         palette[label.id] = label.color

@@ -16,7 +16,9 @@ def init_distributed(device: str = "auto") -> torch.device:
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("train.device=cuda but torch sees no CUDA device — use train.device=cpu or auto")
+        raise RuntimeError(
+            "train.device=cuda but torch sees no CUDA device — use train.device=cpu or auto"
+        )
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     if device == "cuda":
