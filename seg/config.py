@@ -17,6 +17,8 @@ from typing import Optional
 
 import yaml
 
+from seg.utils.errors import UserError
+
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 # Values checked beyond their type; model names and paddings are checked by build_model /
@@ -73,6 +75,10 @@ class TrainConfig:
     checkpoint_every: int = 1000  # iterations between last.pth writes (and always at the end)
     # None: start fresh; "auto": last.pth of this run if present; or a path
     resume: Optional[str] = None
+    # true: a fresh start replaces the checkpoints and logs of an earlier run of run_name
+    overwrite: bool = False
+    # true: resume from a checkpoint of another padding (fine-tuning across paddings)
+    allow_padding_change: bool = False
 
 
 @dataclass
@@ -105,17 +111,19 @@ def repo_path(path) -> pathlib.Path:
     return path if path.is_absolute() else REPO_ROOT / path
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A config file or override that cannot be used as written."""
 
 
-def load_config(path, overrides: list[str] | tuple[str, ...] = (), *, schema=None):
+def load_config(path, overrides: list[str] | tuple[str, ...] = (), *, schema=None, ranges=None):
     """Returns the config (a `schema` instance, default Config) of a YAML file with `key=value`
     overrides on top.
 
-    The classification track passes its own dataclass as `schema`; the checks are the same.
+    The classification track passes its own dataclass as `schema` and its `ranges`; the checks are
+    the same.
     """
     schema = schema or Config
+    ranges = RANGES if ranges is None else ranges
     path = pathlib.Path(path)
     if not path.is_file():
         raise ConfigError(
@@ -136,9 +144,70 @@ def load_config(path, overrides: list[str] | tuple[str, ...] = (), *, schema=Non
             raise ConfigError(f"override {item!r} is not key=value (e.g. train.lr=0.01)")
         _set_dotted(raw, key.strip(), _OverrideText(text.strip()))
     cfg = _build(schema, raw, prefix="", source=str(path), root=schema)
+    check_ranges(cfg, ranges, str(path))
     if not cfg.run_name:
         cfg.run_name = path.stem
     return cfg
+
+
+def at_least(low):
+    """Returns a range check: value >= low."""
+    return (lambda v: v >= low), f">= {low}"
+
+
+def above(low):
+    """Returns a range check: value > low."""
+    return (lambda v: v > low), f"> {low}"
+
+
+def within(low, high):
+    """Returns a range check: low <= value <= high."""
+    return (lambda v: low <= v <= high), f"in [{low}, {high}]"
+
+
+def ordered_pair(low, high):
+    """Returns a range check of a [lo, hi] pair: low < lo <= hi <= high."""
+    bound = "" if high == float("inf") else f" <= {high}"
+    return (lambda v: low < v[0] <= v[1] <= high), f"[lo, hi] with {low} < lo <= hi{bound}"
+
+
+# Values a run cannot use even though their type is right: a zero count divides by zero or trains
+# nothing.
+RANGES = {
+    "model.num_classes": at_least(1),
+    "model.output_stride": ((lambda v: v in (8, 16)), "8 or 16"),
+    "model.aspp_pool_size": at_least(1),
+    "data.fold": within(0, 2),  # seg.data.splits.NUM_FOLDS folds
+    "data.crop_size": at_least(1),
+    "data.scale_range": ordered_pair(0, float("inf")),
+    "data.class_uniform_fraction": within(0.0, 1.0),
+    "data.color_jitter": within(0.0, 0.5),  # also the hue shift, at most half a turn
+    "data.num_workers": at_least(0),
+    "train.iterations": at_least(1),
+    "train.batch_size": at_least(1),
+    "train.lr": above(0.0),
+    "train.momentum": within(0.0, 1.0),
+    "train.weight_decay": at_least(0.0),
+    "train.poly_power": above(0.0),
+    "train.seed": at_least(0),
+    "train.log_every": at_least(1),
+    "train.checkpoint_every": at_least(1),
+    "eval.every": at_least(0),
+    "eval.max_images": at_least(1),
+}
+
+
+def check_ranges(cfg, ranges: dict, source: str) -> None:
+    """Raises ConfigError naming the key, value and allowed range of a value out of range."""
+    for key, (ok, allowed) in ranges.items():
+        value = cfg
+        for part in key.split("."):
+            value = getattr(value, part)
+        if value is not None and not ok(value):
+            raise ConfigError(
+                f"{source}: '{key}' is {value!r} but must be {allowed} — fix it in the file or "
+                f"override it with {key}=VALUE"
+            )
 
 
 def config_from_dict(raw: dict, source: str = "checkpoint", *, schema=None):

@@ -130,20 +130,20 @@ def test_tiny_run_end_to_end(tiny_runs):
     assert summary["best_top1"] == max(r["val/top1"] for r in val)
     assert summary["last5_top1"] == pytest.approx(sum(r["val/top1"] for r in val) / 2)
     assert [e["epoch"] for e in summary["epochs"]] == [1.0, 2.0]
-    assert torch.load(run / "best.pth", weights_only=False)["best_top1"] == summary["best_top1"]
+    assert torch.load(run / "best.pth", weights_only=True)["best_top1"] == summary["best_top1"]
 
 
 def torchvision_logits(checkpoint, padding, images):
     """Independent rebuild: torchvision's resnet18, seg.layers.set_padding, the stored weights."""
     model = torchvision.models.resnet18(num_classes=3)
-    model.load_state_dict(torch.load(checkpoint, weights_only=False)["model"])
+    model.load_state_dict(torch.load(checkpoint, weights_only=True)["model"])
     return set_padding(model, padding).eval()(images)
 
 
 @pytest.mark.slow
 def test_padding_recorded_in_the_checkpoint_and_restored_on_load(tiny_runs):
     last = tiny_runs["runs"] / "replicate" / "last.pth"
-    assert torch.load(last, weights_only=False)["config"]["model"]["padding"] == "replicate"
+    assert torch.load(last, weights_only=True)["config"]["model"]["padding"] == "replicate"
     model, config = load_classifier(last)
     assert get_padding_mode(model) == "replicate" and config["model"]["name"] == "resnet18"
     assert not model.training

@@ -46,7 +46,7 @@ def setup(tmp_path_factory):
 
 def test_padding_override_changes_predictions_not_weights(setup):
     root, _, partial = setup
-    stored = torch.load(partial, weights_only=False)["model"]
+    stored = torch.load(partial, weights_only=True)["model"]
     as_trained, _ = load_model(partial)
     as_zeros, _ = load_model(partial, padding="zeros")
     for model in (as_trained, as_zeros):
@@ -87,6 +87,8 @@ def test_cli_tables_json_and_prediction_round_trip(setup, tmp_path, capsys):
             "--no-progress",
             "--dump-predictions",
             str(tmp_path / "dump"),
+            "--out",
+            str(tmp_path / "each"),
         ]
     )
     printed = capsys.readouterr().out
@@ -108,10 +110,13 @@ def test_cli_tables_json_and_prediction_round_trip(setup, tmp_path, capsys):
         for p in ("0", "1/3", "1/2", "7/8")
     ]
     assert [float(c) for c in cells] == pytest.approx(expected, abs=1e-3)
-    # Saved next to each checkpoint, with the single-run schema.
-    alone = json.loads(zero.with_name("small_zero_eval.json").read_text())
+    # --json's tables beside it; --out: one file per checkpoint, with the single-run schema; nothing
+    # beside the checkpoints.
+    assert out.with_suffix(".md").read_text().strip() in printed
+    alone = json.loads((tmp_path / "each" / "small_zero_eval.json").read_text())
     assert alone["mIoU"] == first["mIoU"]
-    assert zero.with_name("small_zero_eval.md").is_file()
+    assert (tmp_path / "each" / "small_zero_eval.md").is_file()
+    assert not list(zero.parent.glob("*_eval*"))
 
     # The dumped PNGs, scored with no model (and by cityscapesscripts), give the same numbers.
     scored = evaluate_tool.main(
@@ -139,10 +144,12 @@ def test_cli_tables_json_and_prediction_round_trip(setup, tmp_path, capsys):
             "--padding",
             "zeros",
             "--no-progress",
+            "--out",
+            str(tmp_path / "each"),
         ]
     )[0]
     assert crossed["padding"] == "zeros" and crossed["trained_padding"] == "partial"
-    assert partial.with_name("small_partial_eval_zeros.json").is_file()
+    assert (tmp_path / "each" / "small_partial_eval_zeros.json").is_file()
     direct = evaluate(
         load_model(partial, padding="zeros")[0], build_eval_dataset(root, "val"), progress=False
     )

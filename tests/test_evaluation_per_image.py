@@ -149,6 +149,8 @@ def test_evaluate_tool_writes_the_npz_next_to_its_json(dataset, tmp_path):
             "--modes",
             "regular",
             "--no-progress",
+            "--out",
+            str(tmp_path / "run"),
         ],
         cwd=REPO,
         capture_output=True,

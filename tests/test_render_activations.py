@@ -47,7 +47,7 @@ def test_non_relu_layers_are_rectified_and_maps_match_the_input_size():
 
 
 def test_unknown_layer_names_the_choices():
-    with pytest.raises(KeyError, match="ReLU layers are: 1"):
+    with pytest.raises(ValueError, match="ReLU layers are: 1"):
         activation_maps(ones_net(), torch.ones(1, 1, 4, 4), ["nope"])
     assert relu_layers(ones_net()) == ["1"]
     assert default_layers(ones_net()) == ["1"]

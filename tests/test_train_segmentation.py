@@ -14,6 +14,7 @@ import torch
 from seg.config import load_config
 from seg.engine import load_checkpoint, read_jsonl
 from seg.engine.segmentation import load_model, train_segmentation
+from seg.utils.errors import run_cli
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -109,6 +110,7 @@ def keep(model, device, **kw):
     return original(model, device, **kw)
 trainer.prepare_model = keep
 from seg.engine.segmentation import train_segmentation
+from seg.utils.errors import run_cli
 cfg = load_config(sys.argv[1], sys.argv[3:])
 train_segmentation(cfg)
 torch.save(unwrap_model(kept["model"]).state_dict(), f"{sys.argv[2]}/rank{get_rank()}.pt")
@@ -124,7 +126,7 @@ def test_torchrun_two_processes_end_with_identical_weights(data_root, tmp_path):
            f"output_dir={tmp_path}", *TINY]
     done = subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
-    a, b = (torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1))
+    a, b = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     assert all(torch.equal(a[k], b[k]) for k in a)
     saved = load_checkpoint(tmp_path / RECIPES[1] / "last.pth")
     assert saved["iteration"] == 3 and len(saved["rng"]) == 2
@@ -176,6 +178,6 @@ def test_bad_config_exits_with_a_clear_error(args, message, capsys):
     spec = importlib.util.spec_from_file_location("train_tool", REPO / "tools" / "train.py")
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
-    with pytest.raises(SystemExit) as exit_:
-        tool.main([str(REPO / args[0]), *args[1:]])
-    assert exit_.value.code == 2 and message in capsys.readouterr().err
+    assert run_cli(tool.main, [str(REPO / args[0]), *args[1:]]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err

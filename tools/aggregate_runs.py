@@ -16,6 +16,7 @@ import sys
 from seg.classification.aggregate import aggregate_tables, tables_to_json, to_markdown
 from seg.classification.intervals import intervals_markdown, top1_intervals
 from seg.classification.runs import read_run
+from seg.utils.errors import run_cli
 
 
 def main(argv=None) -> int:
@@ -62,4 +63,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

@@ -4,12 +4,14 @@
     python tools/audit_padding.py --model deeplabv3plus_resnet50 --size 1024 2048 --all
 """
 import argparse
+import sys
 
 import torch
 import torchvision
 
 from seg.layers.audit import audit_padding
 from seg.models import MODEL_NAMES, build_model
+from seg.utils.errors import run_cli
 
 
 def build(name: str):
@@ -52,4 +54,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli(main))

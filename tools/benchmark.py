@@ -28,6 +28,7 @@ from seg.benchmark.inference import (
 from seg.benchmark.report import table1, target_rows, targets_table, training_table
 from seg.benchmark.training import benchmark_training
 from seg.models import MODEL_NAMES
+from seg.utils.errors import run_cli
 
 # What --quick changes, printed with the results so a table never passes for a full run.
 QUICK = {"repeats": 3, "warmup": 1, "segmentation_size": (128, 256), "wrn38_size": (64, 128),
@@ -128,4 +129,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli(main))

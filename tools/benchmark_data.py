@@ -8,6 +8,7 @@ With --workers 0 (default) the pipeline runs in this process on one thread, as o
 does.
 """
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ from torch.utils.data import DataLoader, RandomSampler
 
 from seg.data import build_train_dataset, collate_batch
 from seg.data.synthetic import make_synthetic
+from seg.utils.errors import run_cli
 
 
 def crops_per_second(dataset, items: int, workers: int) -> float:
@@ -68,4 +70,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli(main))

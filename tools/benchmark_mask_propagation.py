@@ -4,14 +4,16 @@
       --size 512 1024 --real 448 896 --repeats 5 --threads 2
 """
 import argparse
+import sys
 
 import torch
 
 from seg.models import MODEL_NAMES, build_model
 from seg.models.mask_overhead import mask_propagation_overhead, padded_valid
+from seg.utils.errors import run_cli
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="deeplabv3plus_resnet50", choices=MODEL_NAMES)
     parser.add_argument("--size", type=int, nargs=2, default=(512, 1024), help="input H W")
@@ -20,7 +22,7 @@ def main():
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model = build_model(args.model, padding="partial")
@@ -35,4 +37,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli(main))

@@ -4,11 +4,13 @@
         [--size 1024 2048] [--tile 1024] [--repeats 3] [--threads N] [--device cpu]
 """
 import argparse
+import sys
 
 import torch
 
 from seg.evaluation.timing import time_modes
 from seg.models import MODEL_NAMES, build_model
+from seg.utils.errors import run_cli
 
 
 def main(argv=None):
@@ -33,4 +35,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli(main))

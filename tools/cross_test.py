@@ -16,6 +16,7 @@ import torch
 
 from seg.classification.cross_test import DEFAULT_MODES, cross_test, to_markdown
 from seg.layers import PADDING_MODES
+from seg.utils.errors import run_cli
 
 
 def main(argv=None) -> int:
@@ -52,4 +53,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

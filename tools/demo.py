@@ -19,6 +19,7 @@ import sys
 import time
 
 from seg.evaluation.report import markdown_report
+from seg.utils.errors import run_cli
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
@@ -122,4 +123,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

@@ -3,23 +3,30 @@
     python tools/evaluate.py --checkpoint A.pth B.pth [--data-root ROOT] [--split val] [--fold K]
         [--modes regular tile tile_overlap] [--leave-out 0 1/3 1/2 2/3 3/4 7/8] [--padding MODE]
         [--tile 1024] [--device cpu] [--num-images N] [--dump-predictions DIR] [--json OUT]
+        [--out DIR]
     python tools/evaluate.py --predictions DIR [DIR ...] [--official] ...
 
-Tables are printed; each checkpoint's results are saved next to it as
-<stem>_eval[_<padding>].{json,md,npz} (a prediction folder's next to the folder as
-<folder>_eval.*). The .npz holds every image's per-class intersection and union counts
-(seg.evaluation.per_image), what tools/compare.py resamples.
+Tables are printed. --json OUT writes every number to OUT and the tables to OUT with suffix .md;
+--out DIR writes each checkpoint's results to DIR/<name>_eval[_<padding>].{json,md}. Nothing is
+written beside a checkpoint unless --out names its folder. Add --debug to see a traceback.
+Beside each JSON, a .npz holds every image's per-class intersection and union counts
+(seg.evaluation.per_image; with several runs in one --json, OUT_<name>.npz each): what
+tools/compare.py resamples.
 """
 import argparse
 import json
+import os
+import sys
 from pathlib import Path
 
 from seg.data import build_eval_dataset, resolve_data_root
 from seg.engine.segmentation import load_model
 from seg.evaluation import evaluate, evaluate_predictions, markdown_report
-from seg.evaluation.per_image import save_per_image
+from seg.evaluation.per_image import PerImageStats, save_per_image
 from seg.evaluation.tiling import MODE_OVERLAP
 from seg.layers import PADDING_MODES
+from seg.utils.errors import UserError, run_cli
+from seg.utils.files import write_text_atomic
 
 
 def parse_args(argv=None):
@@ -66,7 +73,12 @@ def parse_args(argv=None):
         action="store_true",
         help="with --predictions: also print cityscapesscripts' averageScoreClasses",
     )
-    parser.add_argument("--json", metavar="OUT", help="write every number to OUT")
+    parser.add_argument(
+        "--json", metavar="OUT", help="write every number to OUT (and the tables to OUT.md)"
+    )
+    parser.add_argument(
+        "--out", metavar="DIR", help="write each checkpoint's results to DIR/<name>_eval.{json,md}"
+    )
     parser.add_argument("--no-progress", action="store_true")
     return parser.parse_args(argv)
 
@@ -114,10 +126,11 @@ def run_checkpoint(path, args, data_root, several, label=None):
         data_root=str(data_root),
         seed=config.get("train", {}).get("seed"),
     )
-    stem = Path(path).with_name(
-        Path(path).stem + "_eval" + (f"_{args.padding}" if args.padding else "")
-    )
-    save(result, [result], stem)
+    if args.out:
+        stem = Path(args.out) / (
+            label.replace("/", "_") + "_eval" + (f"_{args.padding}" if args.padding else "")
+        )
+        save(result, [result], f"{stem}.json")
     return result
 
 
@@ -142,25 +155,58 @@ def run_predictions(folder, args, data_root):
             f"{result['official_averageScoreClasses']:.3f}, "
             f"ours {result['mIoU']['predictions']:.3f}"
         )
-    folder = Path(folder).resolve()
-    save(result, [result], folder.with_name(folder.name + "_eval"))
     return result
 
 
-def save(result, runs, stem):
-    """Write <stem>.npz (per-image counts, popped from `result`), <stem>.json and <stem>.md."""
-    stats = result.pop("per_image")
-    keys = ("name", "split", "fold", "data_root", "padding", "trained_padding", "seed",
-            "checkpoint", "predictions")
-    stats.meta.update({k: result[k] for k in keys if result.get(k) is not None})
-    result["per_image"] = str(save_per_image(stats, f"{stem}.npz"))
-    Path(f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
-    Path(f"{stem}.md").write_text(markdown_report(runs))
-    print(f"saved {stem}.json, {stem}.md and {stem}.npz")
+def save_counts(runs, json_path):
+    """Writes each run's per-image counts beside json_path (.npz; _<name>.npz for several runs)."""
+    json_path = Path(json_path)
+    for run in runs:
+        stats = run.get("per_image")
+        if not isinstance(stats, PerImageStats):
+            continue  # already saved beside another JSON; the run keeps that file's path
+        keys = ("name", "split", "fold", "data_root", "padding", "trained_padding", "seed",
+                "checkpoint", "predictions")
+        stats.meta.update({k: run[k] for k in keys if run.get(k) is not None})
+        name = "".join(c if c.isalnum() or c in "-_." else "_" for c in run["name"])
+        path = (json_path.with_suffix(".npz") if len(runs) == 1
+                else json_path.with_name(f"{json_path.stem}_{name}.npz"))
+        run["per_image"] = str(save_per_image(stats, path))
+        print(f"saved {path}")
+
+
+def save(result, runs, json_path):
+    """Writes the numbers to json_path, the tables beside it (suffix .md) and each run's per-image
+    counts (.npz), each atomically."""
+    save_counts(runs, json_path)
+    markdown = Path(json_path).with_suffix(".md")
+    write_text_atomic(json_path, json.dumps(result, indent=2) + "\n")
+    write_text_atomic(markdown, markdown_report(runs))
+    print(f"saved {json_path} and {markdown}")
+
+
+def check_writable(folder) -> None:
+    """Raises before any evaluation when results could not be written into `folder`."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(
+            f"cannot create the output folder {folder} ({err.strerror}) — pass --json/--out in a "
+            f"folder you can write"
+        ) from None
+    if not os.access(folder, os.W_OK):
+        raise UserError(
+            f"the output folder {folder} is not writable — pass --json/--out in a folder you can "
+            "write"
+        )
 
 
 def main(argv=None):
     args = parse_args(argv)
+    for folder in [Path(args.json).parent if args.json else None, args.out, args.dump_predictions]:
+        if folder is not None:
+            check_writable(folder)
     data_root = resolve_data_root(args.data_root)
     if args.checkpoint:
         runs = [
@@ -175,11 +221,9 @@ def main(argv=None):
     if args.json:
         # One run: its results dict (top-level "mIoU"); several: {"runs": [...]} in table order.
         out = runs[0] if len(runs) == 1 else {"runs": runs}
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
-        print(f"saved {args.json}")
+        save(out, runs, args.json)
     return runs
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli(main))

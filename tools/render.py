@@ -9,9 +9,11 @@ and plots.
     python tools/render.py plots [--eval JSON ...] [--compare JSON] [--logs RUN_DIR ...] --out DIR
 """
 import argparse
+import sys
 from pathlib import Path
 
 from seg.evaluation.tiling import MODE_OVERLAP
+from seg.utils.errors import run_cli
 from seg.visualize.picking import PICKS
 
 
@@ -172,4 +174,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli(main))

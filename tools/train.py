@@ -9,9 +9,10 @@ Examples:
 import argparse
 import sys
 
-from seg.config import ConfigError, load_config
+from seg.config import load_config
 from seg.engine.segmentation import train_segmentation
 from seg.utils.distributed import cleanup
+from seg.utils.errors import run_cli
 
 
 def main(argv=None) -> int:
@@ -23,10 +24,7 @@ def main(argv=None) -> int:
         "overrides", nargs="*", help="key=value, e.g. train.lr=0.01 model.padding=zeros"
     )
     args = parser.parse_args(argv)
-    try:
-        cfg = load_config(args.config, args.overrides)
-    except ConfigError as err:
-        parser.exit(2, f"error: {err}\n")
+    cfg = load_config(args.config, args.overrides)
     try:
         result = train_segmentation(cfg)
     finally:
@@ -36,4 +34,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

@@ -15,9 +15,10 @@ top-1/top-5, best top-1, mean of the last 5 epochs). Resume with train.resume=au
 import argparse
 import sys
 
-from seg.classification.config import ConfigError, load_classification_config
+from seg.classification.config import load_classification_config
 from seg.classification.train import train_classifier
 from seg.utils.distributed import cleanup, is_main_process
+from seg.utils.errors import run_cli
 
 
 def main(argv=None) -> int:
@@ -31,10 +32,7 @@ def main(argv=None) -> int:
         "overrides", nargs="*", help="key=value, e.g. model.padding=zeros train.seed=2"
     )
     args = parser.parse_args(argv)
-    try:
-        cfg = load_classification_config(args.config, args.overrides)
-    except ConfigError as err:
-        parser.exit(2, f"error: {err}\n")
+    cfg = load_classification_config(args.config, args.overrides)
     main_process = False
     try:
         result = train_classifier(cfg)
@@ -57,4 +55,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

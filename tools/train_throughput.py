@@ -14,11 +14,12 @@ import sys
 
 import torch
 
-from seg.config import ConfigError, load_config
+from seg.config import load_config
 from seg.data import collate_batch
 from seg.engine.segmentation import build_datasets, segmentation_step
 from seg.engine.throughput import interleaved_throughput
 from seg.models import build_model
+from seg.utils.errors import run_cli
 
 
 def main(argv=None) -> int:
@@ -40,10 +41,7 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--json", help="also write the numbers here")
     args = parser.parse_args(argv)
-    try:
-        cfg = load_config(args.config, args.overrides)
-    except ConfigError as err:
-        parser.exit(2, f"error: {err}\n")
+    cfg = load_config(args.config, args.overrides)
     train_data, _ = build_datasets(cfg)
     b = cfg.train.batch_size
     batches = [
@@ -82,4 +80,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

@@ -26,6 +26,7 @@ import torchvision
 from seg.benchmark.mask_conv import clear_mask_conv_cache, use_padding
 from seg.layers import clear_ratio_cache
 from seg.models import MODEL_NAMES, build_model
+from seg.utils.errors import BadValueError
 from seg.utils.timing import interleaved_times, relative
 
 CLASSIFIERS = {"vgg16_bn": torchvision.models.vgg16_bn, "resnet50": torchvision.models.resnet50}
@@ -49,7 +50,7 @@ def build_benchmark_model(name: str) -> nn.Module:
     elif name in MODEL_NAMES:  # the paper's two, or the small CPU recipe model (tests)
         model = build_model(name, padding="zeros")
     else:
-        raise ValueError(f"benchmark model {name!r} is unknown; choose from "
+        raise BadValueError(f"benchmark model {name!r} is unknown; choose from "
                          f"{', '.join(MODELS + MODEL_NAMES)}")
     return model.eval()
 

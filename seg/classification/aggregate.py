@@ -20,6 +20,7 @@ import math
 import statistics
 
 from seg.classification.models import PAPER_MODELS
+from seg.utils.errors import BadValueError
 
 TABLES = {"best": "best_top1", "last5_avg": "last5_top1"}  # column suffix -> run summary key
 PADDING_ORDER = ("zeros", "partial", "reflect", "replicate", "circular")  # the paper's row order
@@ -28,7 +29,7 @@ PADDING_ORDER = ("zeros", "partial", "reflect", "replicate", "circular")  # the 
 def spread(values: list[float], kind: str = "sample") -> float | None:
     """Returns the sample (n - 1) or population (n) standard deviation; None for a single run."""
     if kind not in ("sample", "population"):
-        raise ValueError(f"stdev={kind!r}: use 'sample' or 'population'")
+        raise BadValueError(f"stdev={kind!r}: use 'sample' or 'population'")
     if len(values) < 2:
         return None
     return statistics.stdev(values) if kind == "sample" else statistics.pstdev(values)
@@ -53,7 +54,7 @@ def aggregate(runs: list[dict], table: str = "best", *, stdev: str = "sample") -
     diff is None for the zero-padding row itself and for architectures without one.
     """
     if table not in TABLES:
-        raise ValueError(f"table={table!r}: use one of {', '.join(TABLES)}")
+        raise BadValueError(f"table={table!r}: use one of {', '.join(TABLES)}")
     key = TABLES[table]
     groups: dict[tuple[str, str], list[dict]] = {}
     for run in runs:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from seg.classification.models import build_classifier
 from seg.engine.checkpoint import load_checkpoint
+from seg.utils.errors import BadValueError
 
 
 def load_classifier(path, *, padding: str | None = None, map_location="cpu"):
@@ -17,7 +18,7 @@ def load_classifier(path, *, padding: str | None = None, map_location="cpu"):
     config = state.get("config") or {}
     model_cfg = config.get("model") or {}
     if "model" not in state or set(model_cfg) != {"name", "num_classes", "padding"}:
-        raise KeyError(
+        raise BadValueError(
             f"{path}: not a checkpoint of tools/train_classifier.py (needs 'model' weights and a "
             f"config with model.name/num_classes/padding) — segmentation checkpoints load with "
             f"seg.engine.load_model"

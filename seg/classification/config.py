@@ -11,7 +11,17 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from seg import config as base
-from seg.config import REPO_ROOT, ConfigError, config_to_dict, format_config, repo_path  # noqa: F401  (re-exported)
+from seg.config import (  # noqa: F401  (re-exported)
+    REPO_ROOT,
+    ConfigError,
+    above,
+    at_least,
+    config_to_dict,
+    format_config,
+    ordered_pair,
+    repo_path,
+    within,
+)
 
 
 @dataclass
@@ -53,6 +63,10 @@ class ClassifierTrainConfig:
     log_every: int = 50  # iterations between logged training scalars
     checkpoint_every_epochs: int = 1  # last.pth at these epoch ends (and always at the end)
     resume: Optional[str] = None  # None | "auto" | a checkpoint path
+    # true: a fresh start replaces the checkpoints and logs of an earlier run of run_name
+    overwrite: bool = False
+    # true: resume from a checkpoint of another padding (fine-tuning across paddings)
+    allow_padding_change: bool = False
 
 
 @dataclass
@@ -78,6 +92,30 @@ class ClassificationConfig:
         return repo_path(self.output_dir) / self.run_name
 
 
+# Values a run cannot use even though their type is right (see seg.config.RANGES).
+RANGES = {
+    "model.num_classes": at_least(1),
+    "data.train_crop": at_least(1),
+    "data.crop_scale": ordered_pair(0.0, 1.0),
+    "data.eval_resize": at_least(1),
+    "data.eval_crop": at_least(1),
+    "data.num_workers": at_least(0),
+    "train.epochs": at_least(1),
+    "train.batch_size": at_least(1),
+    "train.lr": above(0.0),
+    "train.momentum": within(0.0, 1.0),
+    "train.weight_decay": at_least(0.0),
+    "train.lr_step_epochs": at_least(1),
+    "train.lr_gamma": within(0.0, 1.0),
+    "train.seed": at_least(0),
+    "train.log_every": at_least(1),
+    "train.checkpoint_every_epochs": at_least(1),
+    "eval.every_epochs": at_least(1),
+    "eval.batch_size": at_least(1),
+    "eval.max_images": at_least(1),
+}
+
+
 def load_classification_config(path, overrides=()) -> ClassificationConfig:
     """Returns the ClassificationConfig of a YAML file with `key=value` overrides applied on top."""
     path = pathlib.Path(path)
@@ -86,7 +124,7 @@ def load_classification_config(path, overrides=()) -> ClassificationConfig:
             f"config file {path} not found — pass one of the classification recipes in "
             f"{REPO_ROOT / 'configs'} (e.g. resnet18_synthetic_partial.yaml)"
         )
-    cfg = base.load_config(path, overrides, schema=ClassificationConfig)
+    cfg = base.load_config(path, overrides, schema=ClassificationConfig, ranges=RANGES)
     # one folder per repetition, so 5 seeds of one recipe do not overwrite each other
     if cfg.run_name == path.stem:
         cfg.run_name = f"{path.stem}_seed{cfg.train.seed}"

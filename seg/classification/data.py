@@ -8,6 +8,8 @@ import torch
 import torchvision
 from torchvision import transforms as T
 
+from seg.utils.errors import MissingFileError
+
 # ImageNet channel statistics, as the PyTorch example normalises
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
@@ -37,11 +39,10 @@ def image_folder(root, split: str, transform) -> torchvision.datasets.ImageFolde
     missing."""
     folder = pathlib.Path(root) / split
     if not folder.is_dir():
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"no ImageFolder at {folder} (expected {folder}/<class>/<image>) — set data.root to "
-            "the ImageNet "
-            "folder, or make the CPU set with datasets/make_synthetic_imagefolder.py --out "
-            f"{pathlib.Path(root)}"
+            "the ImageNet folder, or make the CPU set with "
+            f"datasets/make_synthetic_imagefolder.py --out {pathlib.Path(root)}"
         )
     return torchvision.datasets.ImageFolder(str(folder), transform=transform)
 

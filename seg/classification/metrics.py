@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 
 from seg.utils import distributed as dist
+from seg.utils.errors import BadValueError
 
 
 def topk_hits(logits: torch.Tensor, target: torch.Tensor, ks=(1, 5)) -> torch.Tensor:
@@ -48,5 +49,5 @@ class TopKAccuracy:
     def percent(self) -> dict:
         """Returns {"top<k>": accuracy in percent} for each k."""
         if self.count == 0:
-            raise ValueError("no images were evaluated — is the validation folder empty?")
+            raise BadValueError("no images were evaluated — is the validation folder empty?")
         return {f"top{k}": 100.0 * c / self.count for k, c in zip(self.ks, self.correct.tolist())}

@@ -15,6 +15,7 @@ import torchvision
 from torch import nn
 
 from seg.layers import PADDING_MODES, set_padding
+from seg.utils.errors import BadValueError
 
 # The paper's networks (table 2); any other torchvision classification name works too.
 PAPER_MODELS = ("vgg16_bn", "vgg19_bn", "resnet50", "resnet101", "resnet152")
@@ -32,10 +33,12 @@ def build_classifier(name: str, *, num_classes: int = 1000, padding: str = "part
     if name not in names:
         close = difflib.get_close_matches(name, names, n=3)
         hint = f" — did you mean {', '.join(close)}?" if close else ""
-        raise ValueError(f"model.name={name!r} is not a torchvision classification model{hint} "
-                         f"(see torchvision.models.list_models(module=torchvision.models))")
+        raise BadValueError(
+            f"model.name={name!r} is not a torchvision classification model{hint} "
+            f"(see torchvision.models.list_models(module=torchvision.models))"
+        )
     if padding not in PADDING_MODES:
-        raise ValueError(f"model.padding={padding!r}: use one of {', '.join(PADDING_MODES)}")
+        raise BadValueError(f"model.padding={padding!r}: use one of {', '.join(PADDING_MODES)}")
     extra = (
         {"aux_logits": False, "init_weights": True} if name in ("googlenet", "inception_v3") else {}
     )

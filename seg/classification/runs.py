@@ -14,6 +14,7 @@ import pathlib
 import statistics
 
 from seg.engine.logging import read_jsonl
+from seg.utils.errors import BadValueError, MissingFileError
 
 RUN_INFO = "run.json"
 SUMMARY = "summary.json"
@@ -37,7 +38,7 @@ def epoch_accuracies(log_records: list[dict], iterations_per_epoch: int) -> list
 def best_and_last_mean(top1: list[float], last: int = LAST_EPOCHS) -> tuple[float, float]:
     """Returns (highest top-1, mean top-1 of the last `last` entries) of a run's per-epoch list."""
     if not top1:
-        raise ValueError("the run has no validation results yet")
+        raise BadValueError("the run has no validation results yet")
     return max(top1), statistics.fmean(top1[-last:])
 
 
@@ -48,13 +49,13 @@ def read_run(run_dir) -> dict:
     info_path, log_path = run_dir / RUN_INFO, run_dir / "log.jsonl"
     for path in (info_path, log_path):
         if not path.is_file():
-            raise FileNotFoundError(
+            raise MissingFileError(
                 f"{path} not found — {run_dir} is not a run folder of tools/train_classifier.py"
             )
     info = json.loads(info_path.read_text())
     epochs = epoch_accuracies(read_jsonl(log_path), info["iterations_per_epoch"])
     if not epochs:
-        raise ValueError(
+        raise BadValueError(
             f"{log_path} has no val/top1 record — the run has not finished its first epoch"
         )
     best, last_mean = best_and_last_mean([e["top1"] for e in epochs])

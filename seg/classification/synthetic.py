@@ -16,6 +16,8 @@ import pathlib
 import numpy as np
 from PIL import Image
 
+from seg.utils.errors import BadValueError
+
 # (shape, texture). The first three differ in both, so either cue names the class (the CPU recipe,
 # learnable in a few minutes); each later class reuses a shape and a texture of earlier ones, so
 # from the fourth on only their combination does.
@@ -41,7 +43,7 @@ def shape_mask(shape: str, dy: np.ndarray, dx: np.ndarray, radius: float) -> np.
         return np.maximum(np.abs(dy), np.abs(dx)) <= radius * 0.85  # about the disc's area
     if shape == "triangle":  # apex up, base at +radius
         return (dy <= radius) & (np.abs(dx) <= (dy + radius) * 0.6)
-    raise ValueError(f"unknown shape {shape!r}; use disc, square or triangle")
+    raise BadValueError(f"unknown shape {shape!r}; use disc, square or triangle")
 
 
 def texture(kind: str, y: np.ndarray, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -59,8 +61,8 @@ def texture(kind: str, y: np.ndarray, x: np.ndarray, rng: np.random.Generator) -
         phase = rng.uniform(0, period, size=2)
         cy = (y + phase[0]) % period - period / 2
         cx = (x + phase[1]) % period - period / 2
-        return (cy ** 2 + cx ** 2 <= (period / 3.5) ** 2).astype(np.float32)
-    raise ValueError(f"unknown texture {kind!r}; use stripes, checker or dots")
+        return (cy**2 + cx**2 <= (period / 3.5) ** 2).astype(np.float32)
+    raise BadValueError(f"unknown texture {kind!r}; use stripes, checker or dots")
 
 
 def render_image(
@@ -103,11 +105,11 @@ def make_synthetic_imagefolder(
     """Returns `out` after writing out/{train,val}/<class>/<index>.png (the ImageNet folder
     layout)."""
     if not 2 <= classes <= len(CLASS_NAMES):
-        raise ValueError(
+        raise BadValueError(
             f"classes={classes}: choose 2 to {len(CLASS_NAMES)} (one per (shape, texture) pair)"
         )
     if size < 16:
-        raise ValueError(f"size={size}: textures need at least 16 pixels; use --size 16 or more")
+        raise BadValueError(f"size={size}: textures need at least 16 pixels; use --size 16 or more")
     out = pathlib.Path(out)
     counts = {"train": train_per_class, "val": val_per_class}
     for split_index, split in enumerate(SPLITS):

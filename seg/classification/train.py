@@ -22,9 +22,11 @@ from seg.classification.evaluate import evaluate_classifier
 from seg.classification.intervals import image_names, save_hits
 from seg.classification.models import build_classifier, classifier_logits
 from seg.classification.runs import RUN_INFO, read_run, write_summary
+from seg.engine.run_dir import check_run_dir
 from seg.engine.schedule import step_scheduler
 from seg.engine.trainer import LoopConfig, iterations_per_epoch, train
 from seg.utils import distributed as dist
+from seg.utils.errors import BadValueError
 
 
 def classification_step(model, batch) -> torch.Tensor:
@@ -63,6 +65,8 @@ def loop_config(cfg: ClassificationConfig, per_epoch: int) -> LoopConfig:
         val_every=cfg.eval.every_epochs * per_epoch,
         best_metric="top1",
         resume=t.resume,
+        overwrite=t.overwrite,
+        allow_padding_change=t.allow_padding_change,
     )
 
 
@@ -77,6 +81,8 @@ def build_optimizer(model: torch.nn.Module, cfg: ClassificationConfig) -> torch.
 def train_classifier(cfg: ClassificationConfig) -> dict:
     """Returns the engine's result plus the run summary (per-epoch top-1/top-5, best, last-5
     mean)."""
+    # refused before run.json is written over another run's; the engine checks again as it starts
+    check_run_dir(cfg.run_dir(), resuming=bool(cfg.train.resume), overwrite=cfg.train.overwrite)
     device = dist.init_distributed(cfg.train.device)
     main = dist.is_main_process()
     if main:
@@ -88,7 +94,7 @@ def train_classifier(cfg: ClassificationConfig) -> dict:
     )
     per_epoch = iterations_per_epoch(len(train_set), cfg.train.batch_size, dist.get_world_size())
     if per_epoch == 0:
-        raise ValueError(
+        raise BadValueError(
             f"{root}/train has {len(train_set)} images, fewer than one batch of "
             f"{cfg.train.batch_size} "
             f"on each of {dist.get_world_size()} processes — lower train.batch_size"

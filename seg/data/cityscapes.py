@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 from torch.utils.data import Dataset
 
+from seg.utils.errors import BadValueError, MissingFileError, UnreadableFileError
 from seg.utils.labels import IGNORE_INDEX, check_train_ids, label_ids_to_train_ids
 
 from .root import EXPECTED_TREE
@@ -47,7 +48,7 @@ def _city_samples(root: Path, city: str, annotation: str, require_label: bool) -
         label = _label_path(root, image, annotation)
         if not label.is_file():
             if require_label:
-                raise FileNotFoundError(
+                raise MissingFileError(
                     f"image {image} has no label: expected {label}. Download {annotation} "
                     "(datasets/README.md) or remove the image."
                 )
@@ -63,11 +64,11 @@ def find_samples(
     train_extra."""
     root = Path(root)
     if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        raise BadValueError(f"split must be one of {SPLITS}, got {split!r}")
     if coarse and split != "train":
-        raise ValueError(f"coarse=True only applies to split='train', got split={split!r}")
+        raise BadValueError(f"coarse=True only applies to split='train', got split={split!r}")
     if not (root / "leftImg8bit").is_dir():
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"no Cityscapes data at {root / 'leftImg8bit'}. Expected tree:\n{EXPECTED_TREE}"
         )
     cities = CITIES["test"] if split == "test" else fold_cities(fold)[split]
@@ -78,7 +79,7 @@ def find_samples(
         ]
     if not samples:
         tried = sorted({str(root / "leftImg8bit" / original_split(c) / c) for c in cities})
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"no *{IMAGE_SUFFIX} for split {split!r} (fold {fold}) under {root}; tried "
             f"{tried[:3]} ... "
             f"({len(tried)} city folders). Expected tree:\n{EXPECTED_TREE}"
@@ -91,7 +92,7 @@ def read_image(path: Path) -> np.ndarray:
     decoded."""
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
-        raise OSError(
+        raise UnreadableFileError(
             f"cannot read image {path}: missing, truncated or not an image; re-download or "
             "re-extract it"
         )
@@ -103,12 +104,12 @@ def read_label(path: Path) -> np.ndarray:
     *_labelTrainIds.png."""
     label = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if label is None:
-        raise OSError(
+        raise UnreadableFileError(
             f"cannot read label {path}: missing, truncated or not an image; re-download or "
             "re-extract it"
         )
     if label.ndim != 2:
-        raise ValueError(
+        raise BadValueError(
             f"label {path} has {label.shape[2]} channels; expected a single-channel *_labelIds.png"
         )
     if path.name.endswith("_labelTrainIds.png"):
@@ -123,7 +124,7 @@ def load_sample(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
         return image, np.full(image.shape[:2], IGNORE_INDEX, dtype=np.uint8)
     label = read_label(sample.label)
     if label.shape != image.shape[:2]:
-        raise ValueError(
+        raise BadValueError(
             f"image {sample.image} is {image.shape[1]}x{image.shape[0]} but its label "
             f"{sample.label} is "
             f"{label.shape[1]}x{label.shape[0]} (width x height); they must match pixel for pixel"

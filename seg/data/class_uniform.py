@@ -15,6 +15,7 @@ import numpy as np
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
+from seg.utils.errors import BadValueError
 from seg.utils.labels import NUM_CLASSES
 
 from .cityscapes import CityscapesSegmentation, Sample, load_sample
@@ -70,9 +71,20 @@ def class_locations(
     cached."""
     cache_file = Path(cache_dir) / f"class_uniform_{cache_key(samples, points_per_class)}.json"
     if cache_file.is_file():
-        with open(cache_file) as f:
-            stored = json.load(f)
-        return [{int(k): v for k, v in image.items()} for image in stored["locations"]]
+        try:
+            with open(cache_file) as f:
+                stored = json.load(f)
+            return [{int(k): v for k, v in image.items()} for image in stored["locations"]]
+        except (
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+        ) as err:  # a cache: rebuild it, losing nothing
+            print(
+                f"{cache_file} is unreadable ({type(err).__name__}); computing the class "
+                "locations again"
+            )
     rng = np.random.default_rng(0)  # fixed: the cache content depends on the data only
     locations = []
     for sample in tqdm(samples, desc="class-uniform locations", disable=not progress):
@@ -104,7 +116,7 @@ class ClassUniformDataset(Dataset):
         progress: bool = True,
     ) -> None:
         if not 0.0 <= fraction <= 1.0:
-            raise ValueError(f"class-uniform fraction must be in [0, 1], got {fraction}")
+            raise BadValueError(f"class-uniform fraction must be in [0, 1], got {fraction}")
         self.base = base
         self.fraction = fraction
         self.seed = seed

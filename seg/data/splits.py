@@ -1,6 +1,8 @@
 """Cityscapes cities and the 18/3 city folds used by the paper (fold 0 is the official split)."""
 from __future__ import annotations
 
+from seg.utils.errors import BadValueError
+
 TRAIN_CITIES = (
     "aachen",
     "bochum",
@@ -67,7 +69,7 @@ def fold_cities(fold: int = 0) -> dict[str, tuple[str, ...]]:
     validates on the 3 cities starting at index 7k, so fold 0 is the official split.
     """
     if fold not in range(NUM_FOLDS):
-        raise ValueError(f"fold must be one of {list(range(NUM_FOLDS))}, got {fold!r}")
+        raise BadValueError(f"fold must be one of {list(range(NUM_FOLDS))}, got {fold!r}")
     ordered = sorted(VAL_CITIES) + sorted(TRAIN_CITIES)
     start = FOLD_STRIDE * fold
     val = tuple(ordered[start:start + FOLD_VAL_SIZE])
@@ -80,4 +82,4 @@ def original_split(city: str) -> str:
     for split, cities in CITIES.items():
         if city in cities:
             return split
-    raise ValueError(f"{city!r} is not a Cityscapes city")
+    raise BadValueError(f"{city!r} is not a Cityscapes city")

@@ -14,6 +14,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from seg.utils.errors import BadValueError
+
 
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:
     """Returns a torch.Generator seeded from (seed, epoch) through numpy's SeedSequence (no
@@ -35,7 +37,7 @@ class ResumableSampler(Sampler):
                  world_size: int = 1, start_batch: int = 0, shuffle: bool = True):
         self.batches_per_epoch = dataset_len // (batch_size * world_size)
         if self.batches_per_epoch == 0:
-            raise ValueError(
+            raise BadValueError(
                 f"{dataset_len} training samples cannot fill one batch of {batch_size} "
                 f"on each of {world_size} processes — lower train.batch_size or add data"
             )

@@ -8,24 +8,28 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import pickle
 
 import torch
 import torch.nn.functional as F
 
-from seg.config import Config, config_to_dict, format_config, repo_path
+from seg.config import Config, ConfigError, config_to_dict, format_config, repo_path
 from seg.data import (
     build_eval_dataset,
     build_train_dataset,
     collate_batch,
     resolve_data_root,
 )
-from seg.engine.checkpoint import load_checkpoint
+from seg.data.validate import check_data
+from seg.engine.checkpoint import load_checkpoint, nonfinite_entries
+from seg.engine.run_dir import check_run_dir
 from seg.engine.schedule import poly_scheduler
 from seg.engine.trainer import LoopConfig, train
 from seg.evaluation import evaluate
 from seg.layers import valid_or_none
 from seg.models import build_model
 from seg.utils import distributed as dist
+from seg.utils.errors import UserError
 from seg.utils.labels import IGNORE_INDEX
 
 
@@ -58,6 +62,8 @@ def loop_config(cfg: Config) -> LoopConfig:
         val_every=cfg.eval.every,
         best_metric="mIoU",
         resume=t.resume,
+        overwrite=t.overwrite,
+        allow_padding_change=t.allow_padding_change,
     )
 
 
@@ -88,9 +94,10 @@ def build_datasets(cfg: Config):
             progress=dist.is_main_process(),
         )
 
-    # Rank 0 computes the class-uniform location cache first; the others then read it instead of
-    # racing.
+    # Rank 0 checks every file and computes the class-uniform location cache first; the others then
+    # read both caches instead of racing.
     if dist.is_main_process():
+        check_data(root, fold=d.fold, coarse=d.coarse, eval_split=cfg.eval.split, progress=True)
         train_data = train_set()
     dist.barrier()
     if not dist.is_main_process():
@@ -101,14 +108,35 @@ def build_datasets(cfg: Config):
     return train_data, val_data
 
 
+def build_model_of(cfg: Config) -> torch.nn.Module:
+    """Returns the config's model; a bad model value or pretrained_backbone file is a
+    ConfigError."""
+    backbone = cfg.model.pretrained_backbone
+    try:
+        return build_model(**dataclasses.asdict(cfg.model))
+    except UserError:
+        raise
+    except pickle.UnpicklingError as err:
+        raise ConfigError(
+            f"model.pretrained_backbone={backbone}: refused to load — it holds objects other than "
+            f"tensors ({str(err).strip().splitlines()[0][:160]}); use a plain state_dict file "
+            f"you trust"
+        ) from None
+    except (FileNotFoundError, ValueError, RuntimeError, EOFError) as err:
+        source = f"model.pretrained_backbone={backbone}" if backbone else "model"
+        raise ConfigError(f"{source}: {str(err).strip().splitlines()[0]}") from None
+
+
 def train_segmentation(cfg: Config) -> dict:
     """Returns the engine's result after training the config's model; the whole run in one call."""
+    # refused before anything is loaded or written; the engine checks again as it starts
+    check_run_dir(cfg.run_dir(), resuming=bool(cfg.train.resume), overwrite=cfg.train.overwrite)
     device = dist.init_distributed(cfg.train.device)
     if dist.is_main_process():
         print(format_config(cfg), flush=True)
     # Same initial weights on every rank (DDP broadcasts rank 0's anyway).
     torch.manual_seed(cfg.train.seed)
-    model = build_model(**dataclasses.asdict(cfg.model))
+    model = build_model_of(cfg)
     optimizer = build_optimizer(model, cfg)
     scheduler = poly_scheduler(optimizer, cfg.train.iterations, cfg.train.poly_power)
     train_data, val_data = build_datasets(cfg)
@@ -132,13 +160,20 @@ def load_model(path, *, padding: str | None = None, map_location="cpu"):
     """Returns (model in eval mode, config dict) rebuilt from a segmentation checkpoint.
 
     `padding` overrides the stored padding mode (the paper's cross testing); the weights load
-    strictly, since every padding mode has the same parameters.
+    strictly, since every padding mode has the same parameters. Weights with NaN or inf are refused.
     """
     state = load_checkpoint(path, map_location=map_location)
     if "config" not in state or "model" not in state:
-        raise KeyError(
+        raise UserError(
             f"{path}: not a training checkpoint (needs 'model' and 'config' keys, has "
-            f"{sorted(state)})"
+            f"{sorted(state)}) — pass a last.pth or best.pth of tools/train.py"
+        )
+    bad = nonfinite_entries(state["model"])
+    if bad:
+        # such weights would be scored as a model while predicting garbage
+        raise UserError(
+            f"{path}: {len(bad)} tensor(s) hold NaN or inf (e.g. {bad[0]}) — the run diverged; "
+            f"use an earlier checkpoint or retrain with a lower train.lr"
         )
     config = state["config"]
     kwargs = {k: v for k, v in config["model"].items() if k != "pretrained_backbone"}

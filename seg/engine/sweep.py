@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seg.config import REPO_ROOT, ConfigError, load_config, repo_path
-from seg.engine.checkpoint import load_checkpoint
+from seg.engine.checkpoint import load_checkpoint, resolve_resume
 from seg.evaluation.comparison import Group, compare, read_stats, save_comparison
 from seg.evaluation.comparison_report import comparison_markdown
 from seg.utils.errors import UserError
@@ -90,10 +90,9 @@ def plan_runs(config, seeds, paddings, overrides, out) -> list[SweepRun]:
 
 
 def trained_iterations(run: SweepRun) -> int:
-    """Return the iteration of the run's last.pth, 0 when it has none."""
-    if not run.checkpoint.is_file():
-        return 0
-    return int(load_checkpoint(run.checkpoint)["iteration"])
+    """Return the iteration train.resume=auto would continue from (0: a new run)."""
+    resume = resolve_resume("auto", run.run_dir)
+    return 0 if resume is None else int(load_checkpoint(resume)["iteration"])
 
 
 def evaluation_current(run: SweepRun) -> bool:
@@ -120,7 +119,7 @@ def train_command(config, run: SweepRun, nproc: int) -> list[str]:
 
 
 def eval_command(run: SweepRun, eval_args: list[str], device: str) -> list[str]:
-    """Return the evaluation command of a run's last.pth (writes last_eval.{json,md,npz})."""
+    """Return the evaluation command of a run's last.pth (writes last_eval.{json,md,npz} beside)."""
     return [
         sys.executable,
         str(REPO_ROOT / "tools" / "evaluate.py"),
@@ -131,6 +130,8 @@ def eval_command(run: SweepRun, eval_args: list[str], device: str) -> list[str]:
         "--device",
         device,
         "--no-progress",
+        "--out",
+        str(run.run_dir),
         *eval_args,
     ]
 

@@ -8,7 +8,6 @@ epoch-based recipe sets `val_every` to the iterations of one epoch (see iteratio
 """
 from __future__ import annotations
 
-import functools
 import math
 import pathlib
 import time
@@ -21,9 +20,7 @@ from tqdm import tqdm
 
 from seg.engine.checkpoint import (
     capture_rng_state,
-    load_checkpoint,
-    resolve_resume,
-    restore_rng_state,
+    nonfinite_entries,
     save_checkpoint,
     unwrap_model,
 )
@@ -33,11 +30,12 @@ from seg.engine.prepare import (
     move_to_device,
     prepare_model,
     resolve_amp,
-    seed_everything,
     worker_init,
 )
+from seg.engine.resume import start_run
 from seg.engine.sampler import ResumableSampler, SeededSamples
 from seg.utils import distributed as dist
+from seg.utils.errors import UserError
 
 
 @dataclass
@@ -54,10 +52,12 @@ class LoopConfig:
     val_every: int = 0  # iterations between validations; 0: only at the end
     best_metric: str = "mIoU"  # key of validate()'s dict that selects best.pth (higher is better)
     resume: Optional[str] = None  # None | "auto" | checkpoint path
+    overwrite: bool = False  # a fresh start may replace an earlier run's files in run_dir
+    allow_padding_change: bool = False  # resume from another padding (fine-tuning across them)
 
 
-class NonFiniteLossError(FloatingPointError):
-    """The loss became NaN or infinite; the run stopped without writing a checkpoint."""
+class NonFiniteLossError(UserError, FloatingPointError):
+    """The loss or the weights became NaN or infinite; the run stopped without writing them."""
 
 
 def iterations_per_epoch(dataset_len: int, batch_size: int, world_size: int = 1) -> int:
@@ -103,14 +103,26 @@ def optimization_step(loss: torch.Tensor, optimizer, scheduler, scaler) -> None:
 
 
 def save_training_state(path, *, iteration: int, best, model, optimizer, scheduler, scaler,
-                        config: dict, loop: LoopConfig) -> None:
-    """Writes everything a resume needs to `path` (rank 0); every rank must call it."""
-    # every rank joins the gather of RNG states; rank 0 alone writes
+                        config: dict, loop: LoopConfig, last_good: str, device) -> None:
+    """Writes everything a resume needs to `path` (rank 0); every rank must call it.
+
+    Weights, buffers and optimiser state with NaN or inf are never written: the run stops and
+    names `last_good`, the newest checkpoint that holds a finite state.
+    """
+    # every rank joins the gather of RNG states and the finiteness vote; rank 0 alone writes
     rng = dist.all_gather_object(capture_rng_state())
+    weights, optimizer_state = unwrap_model(model).state_dict(), optimizer.state_dict()
+    bad = nonfinite_entries({"model": weights, "optimizer": optimizer_state["state"]})
+    if _agree(bool(bad), device):
+        example = f" (e.g. {bad[0]})" if bad else " on another process"
+        raise NonFiniteLossError(
+            f"weights or optimiser state hold NaN or inf at iteration {iteration}{example}; "
+            f"{pathlib.Path(path).name} was not written — {last_good}. Lower train.lr, or try "
+            "train.amp=off, then resume with train.resume=auto")
     if dist.is_main_process():
         save_checkpoint({
-            "model": unwrap_model(model).state_dict(), "config": config, "iteration": iteration,
-            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "model": weights, "config": config, "iteration": iteration,
+            "optimizer": optimizer_state, "scheduler": scheduler.state_dict(),
             "scaler": scaler.state_dict() if scaler is not None else None,
             "rng": rng, _best_key(loop): best, "best_metric": loop.best_metric,
         }, path)
@@ -138,26 +150,29 @@ def train(
     <run_dir>/last.pth, best.pth, log.jsonl and the TensorBoard events; `config` is stored in each
     checkpoint as is.
     """
-    rank, world_size, main = dist.get_rank(), dist.get_world_size(), dist.is_main_process()
+    world_size, main = dist.get_world_size(), dist.is_main_process()
     run_dir = pathlib.Path(run_dir)
     amp_dtype, scaler = resolve_amp(loop.amp, device)
     model = prepare_model(model, device, channels_last=loop.channels_last)
-    start, best, metrics = 0, None, {}
-
-    resume_path = resolve_resume(loop.resume, run_dir)
-    if resume_path is not None:
-        state = load_checkpoint(resume_path, map_location=device)
-        start, best = _load_state(state, model, optimizer, scheduler, scaler, _best_key(loop),
-                                  rank, world_size)
-        if main:
-            print(f"resumed from {resume_path} at iteration {start}")
-    else:
-        seed_everything(loop.seed + rank)
+    metrics = {}
+    start, best, resume_path = start_run(run_dir, loop, config, model=model, optimizer=optimizer,
+                                         scheduler=scheduler, scaler=scaler, device=device,
+                                         best_key=_best_key(loop))
     if start >= loop.iterations:
+        if main:
+            print(f"the checkpoint is at iteration {start} and train.iterations={loop.iterations}: "
+                  "nothing to train — raise train.iterations to continue")
         return {"iteration": start, "status": "finished", "best": best, "metrics": metrics}
 
-    save = functools.partial(save_training_state, model=model, optimizer=optimizer,
-                             scheduler=scheduler, scaler=scaler, config=config, loop=loop)
+    # the newest checkpoint known to hold a finite state, named when the run has to stop
+    good = {"path": resume_path, "iteration": start}
+
+    def save(path, *, iteration, best):
+        save_training_state(path, iteration=iteration, best=best, model=model, optimizer=optimizer,
+                            scheduler=scheduler, scaler=scaler, config=config, loop=loop,
+                            last_good=_last_good(good), device=device)
+        good.update(path=path, iteration=iteration)
+
     loader = build_loader(dataset, loop, start=start, device=device, collate_fn=collate_fn)
     logger = ScalarLogger(run_dir, enabled=main)
     meter = ThroughputMeter(images_per_step=loop.batch_size * world_size)
@@ -178,8 +193,8 @@ def train(
             if not math.isfinite(mean_loss):
                 raise NonFiniteLossError(
                     f"loss is {mean_loss} at iteration {iteration + 1} — stopped; "
-                    f"{run_dir / 'last.pth'} keeps the last good state. Lower train.lr, or try "
-                    "train.amp=off, then resume with train.resume=auto")
+                    f"{_last_good(good)}. "
+                    "Lower train.lr, or try train.amp=off, then resume with train.resume=auto")
             optimization_step(loss, optimizer, scheduler, scaler)
             iteration += 1
             meter.update(mean_loss, time.perf_counter() - tic)
@@ -213,6 +228,12 @@ def train(
         stop.restore()
         del batches
     return {"iteration": iteration, "status": status, "best": best, "metrics": metrics}
+
+
+def _last_good(good: dict) -> str:
+    if good["path"] is None:
+        return "no checkpoint was written yet"
+    return f"{good['path']} (iteration {good['iteration']}) is the last good state"
 
 
 def _best_key(loop: LoopConfig) -> str:
@@ -257,19 +278,3 @@ def _validate(
             f"iteration {iteration}: " + ", ".join(f"{k} {v:.2f}" for k, v in metrics.items())
         )
     return metrics
-
-
-def _load_state(state, model, optimizer, scheduler, scaler, best_key, rank, world_size):
-    """Returns (iteration, best) after loading a checkpoint's weights, optimiser, schedule, scaler
-    and RNGs."""
-    unwrap_model(model).load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    scheduler.load_state_dict(state["scheduler"])
-    if scaler is not None and state.get("scaler"):
-        scaler.load_state_dict(state["scaler"])
-    rng = state.get("rng") or []
-    if len(rng) == world_size:
-        restore_rng_state(rng[rank])
-    else:  # another process count: no per-rank state to continue, so derive a fresh one
-        seed_everything(state["iteration"] * 1000 + rank)
-    return state["iteration"], state.get(best_key)

@@ -10,6 +10,8 @@ import glob
 import os
 from pathlib import Path
 
+from seg.utils.errors import MissingFileError
+
 
 def official_scores(predictions, data_root, split="val"):
     """Return cityscapesscripts' result dict ("averageScoreClasses" in [0, 1], "classScores",
@@ -19,7 +21,7 @@ def official_scores(predictions, data_root, split="val"):
     pattern = os.path.join(str(data_root), "gtFine", split, "*", "*_gtFine_labelIds.png")
     ground_truth = sorted(glob.glob(pattern))
     if not ground_truth:
-        raise FileNotFoundError(f"no ground truth matches {pattern}; check --data-root and --split")
+        raise MissingFileError(f"no ground truth matches {pattern}; check --data-root and --split")
     args = copy.copy(official.args)
     args.cityscapesPath = str(data_root)
     args.predictionPath = str(Path(predictions))

@@ -46,8 +46,7 @@ def read_stats(path) -> list[tuple[str, PerImageStats]]:
         if len(found) != 1:
             raise UserError(
                 f"{path}: expected one *_eval.npz in the run folder, found {len(found)} — "
-                f"evaluate its "
-                f"checkpoint with tools/evaluate.py or pass the .npz itself"
+                f"evaluate its checkpoint with tools/evaluate.py --out {path}, or pass the .npz"
             )
         path = found[0]
     if path.suffix == ".npz":
@@ -63,8 +62,7 @@ def read_stats(path) -> list[tuple[str, PerImageStats]]:
         if "per_image" not in run:
             raise UserError(
                 f"{path}: run {run.get('name', '?')} has no per-image statistics — evaluate it "
-                f"again "
-                f"with tools/evaluate.py, which writes <checkpoint>_eval.npz"
+                f"again with tools/evaluate.py --out DIR or --json OUT, which write a .npz beside"
             )
         stats = load_per_image(run["per_image"])
         out.append((run.get("name") or stats.meta.get("name") or path.stem, stats))

@@ -17,6 +17,7 @@ from seg.evaluation.regions import DISTANCE_EDGES, parse_leave_out
 from seg.evaluation.tiling import MODE_OVERLAP, predict
 from seg.layers import valid_or_none
 from seg.utils.distributed import get_rank, get_world_size
+from seg.utils.errors import BadValueError
 from seg.utils.labels import CLASS_NAMES, NUM_CLASSES
 
 
@@ -121,7 +122,7 @@ def evaluate(
     scores, predictors = {}, {}
     for mode in modes:
         if mode not in MODE_OVERLAP:
-            raise ValueError(
+            raise BadValueError(
                 f"unknown evaluation mode {mode!r}; choose from {', '.join(MODE_OVERLAP)}"
             )
         overlap = MODE_OVERLAP[mode]

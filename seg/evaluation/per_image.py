@@ -106,7 +106,8 @@ def load_per_image(path) -> PerImageStats:
     path = Path(path)
     if not path.is_file():
         raise UserError(
-            f"{path} not found — tools/evaluate.py writes <checkpoint>_eval.npz next to its JSON"
+            f"{path} not found — tools/evaluate.py --out DIR / --json OUT writes a .npz beside its "
+            f"JSON"
         )
     try:
         with np.load(path, allow_pickle=False) as data:

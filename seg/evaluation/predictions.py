@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from seg.utils.errors import BadValueError, MissingFileError, UnreadableFileError
 from seg.utils.labels import LABEL_ID_TO_TRAIN_ID, TRAIN_ID_TO_LABEL_ID
 
 
@@ -20,7 +21,7 @@ def image_stem(name):
     """Return `<city>_<seq>_<frame>` from a Cityscapes file name or relative path."""
     parts = Path(name).name.split("_")
     if len(parts) < 4:
-        raise ValueError(
+        raise BadValueError(
             f"{name!r} is not a Cityscapes file name (<city>_<seq>_<frame>_leftImg8bit.png)"
         )
     return "_".join(parts[:3])
@@ -49,7 +50,7 @@ class PredictionFolder:
     def __init__(self, root):
         self.root = Path(root)
         if not self.root.is_dir():
-            raise FileNotFoundError(f"prediction folder {self.root} does not exist; "
+            raise MissingFileError(f"prediction folder {self.root} does not exist; "
                                     "write one with tools/evaluate.py --dump-predictions DIR")
         self.files = [
             os.path.join(d, f)
@@ -69,7 +70,7 @@ class PredictionFolder:
                 if not found
                 else f"{len(found)} predictions ({', '.join(found[:3])})"
             )
-            raise FileNotFoundError(f"{what} matching {pattern} under {self.root}; "
+            raise MissingFileError(f"{what} matching {pattern} under {self.root}; "
                                     "expected exactly one labelId PNG per ground-truth image")
         return found[0]
 
@@ -77,14 +78,24 @@ class PredictionFolder:
         """Return predicted trainIds int64 (H, W) for image `name` (labelIds ignored in evaluation
         -> 255)."""
         path = self.find(name)
-        array = np.array(Image.open(path))
+        try:
+            array = np.array(Image.open(path))
+        except (
+            OSError,
+            SyntaxError,
+            ValueError,
+        ) as err:  # PIL's errors for truncated or non-PNG files
+            raise UnreadableFileError(
+                f"cannot read prediction {path} ({err}); it is truncated or not a PNG — "
+                f"write it again with tools/evaluate.py --dump-predictions"
+            ) from None
         if array.ndim != 2:
-            raise ValueError(
+            raise BadValueError(
                 f"{path} has {array.shape[2]} channels; a submission PNG holds one labelId per "
                 "pixel"
             )
         if size is not None and tuple(array.shape) != tuple(size):
-            raise ValueError(
+            raise BadValueError(
                 f"{path} is {array.shape[0]}x{array.shape[1]} but its ground truth is "
                 f"{size[0]}x{size[1]}"
             )

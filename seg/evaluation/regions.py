@@ -11,6 +11,7 @@ from fractions import Fraction
 import torch
 
 from seg.evaluation.tiling import tile_starts
+from seg.utils.errors import BadValueError
 
 # Band edges in pixels: 0-16, 16-32, 32-64, 64-128, 128-256, 256+.
 DISTANCE_EDGES = (16, 32, 64, 128, 256)
@@ -22,11 +23,11 @@ def parse_leave_out(value):
     try:
         p = Fraction(value).limit_denominator(1000)
     except (ValueError, ZeroDivisionError):
-        raise ValueError(
+        raise BadValueError(
             f"leave-out proportion {value!r} is not a number; write it as 1/3 or 0.5"
         ) from None
     if not 0 <= p < 1:
-        raise ValueError(
+        raise BadValueError(
             f"leave-out proportion {value} must be in [0, 1) (1 would leave nothing to score)"
         )
     return p
@@ -55,7 +56,7 @@ def leave_out_rings(height, width, proportions):
     one bincount over rings serve all proportions.
     """
     if list(proportions) != sorted(proportions):
-        raise ValueError(f"leave-out proportions {proportions} must be ascending")
+        raise BadValueError(f"leave-out proportions {proportions} must be ascending")
     rings = torch.zeros(height, width, dtype=torch.int64)
     for p in proportions:
         rings += center_leave_out_mask(height, width, p)

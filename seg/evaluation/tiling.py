@@ -9,6 +9,8 @@ import math
 
 import torch
 
+from seg.utils.errors import BadValueError
+
 # Mode name -> tile overlap (None = the whole image); the paper's columns in table 6.
 MODE_OVERLAP = {"regular": None, "tile": 0.0, "tile_overlap": 1.0 / 3.0}
 
@@ -16,7 +18,7 @@ MODE_OVERLAP = {"regular": None, "tile": 0.0, "tile_overlap": 1.0 / 3.0}
 def tile_starts(length, tile, overlap):
     """Return the start offsets of the tiles covering [0, length) along one axis."""
     if not 0 <= overlap < 1:
-        raise ValueError(f"tile overlap {overlap} is outside [0, 1); use 0 or 1/3")
+        raise BadValueError(f"tile overlap {overlap} is outside [0, 1); use 0 or 1/3")
     tile = min(tile, length)
     # round() keeps 1024 * (1 - 1/3) = 682.67 -> 683 but 3 * (1 - 1/3) = 2.0000000000000004 -> 2.
     stride = max(1, math.ceil(round(tile * (1 - overlap), 6)))
@@ -109,7 +111,9 @@ def _axis_count(length, tile, overlap):
 def predict(model, image, mode, *, tile=1024, valid=None):
     """Return logits (N, C, H, W) of `image` in one of MODE_OVERLAP's modes."""
     if mode not in MODE_OVERLAP:
-        raise ValueError(f"unknown evaluation mode {mode!r}; choose from {', '.join(MODE_OVERLAP)}")
+        raise BadValueError(
+            f"unknown evaluation mode {mode!r}; choose from {', '.join(MODE_OVERLAP)}"
+        )
     overlap = MODE_OVERLAP[mode]
     if overlap is None:
         return predict_regular(model, image, valid)

@@ -9,6 +9,7 @@ from seg.models.deeplabv3plus import DeepLabV3Plus
 from seg.models.pretrained import load_backbone
 from seg.models.resnet import resnet50_trunk, small_trunk
 from seg.models.wider_resnet import wider_resnet38_trunk
+from seg.utils.errors import BadValueError
 
 
 def deeplabv3plus_resnet50(*, num_classes, output_stride, norm_layer, window):
@@ -58,7 +59,7 @@ def build_model(name: str, *, num_classes: int = 19, padding: str = "partial",
     (h, w)), e.g. the training crop, for the fixed-window pooling.
     """
     if name not in BUILDERS:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+        raise BadValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
     model = BUILDERS[name](num_classes=num_classes, output_stride=output_stride,
                            norm_layer=norm_layer, window=pool_window(aspp_pool_size, output_stride))
     if pretrained_backbone is not None:

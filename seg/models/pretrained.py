@@ -27,7 +27,7 @@ def read_state_dict(path) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"pretrained_backbone={str(path)!r}: no such file; download the "
                                 "ImageNet checkpoint there or pass pretrained_backbone=None")
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     for key in ("state_dict", "model"):
         if isinstance(checkpoint, dict) and isinstance(checkpoint.get(key), dict):
             checkpoint = checkpoint[key]

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 from cityscapesscripts.helpers.labels import labels as CITYSCAPES_LABELS
 
+from seg.utils.errors import BadValueError
+
 IGNORE_INDEX = 255
 NUM_CLASSES = 19
 
@@ -59,7 +61,7 @@ def label_ids_to_train_ids(label_ids: np.ndarray, path: str | Path = "<array>") 
     present = np.unique(label_ids)
     unknown = [int(v) for v in present if v < 0 or v > 255 or not _KNOWN[int(v)]]
     if unknown:
-        raise ValueError(
+        raise BadValueError(
             f"{path}: label ids {unknown} are not in the Cityscapes table (valid ids: 0..33). "
             "Is this a *_labelIds.png (not *_color.png or *_instanceIds.png)? See "
             "datasets/README.md."
@@ -72,7 +74,7 @@ def check_train_ids(train_ids: np.ndarray, path: str | Path = "<array>") -> np.n
     present = np.unique(train_ids)
     bad = [int(v) for v in present if not (v < NUM_CLASSES or v == IGNORE_INDEX)]
     if bad:
-        raise ValueError(
+        raise BadValueError(
             f"{path}: values {bad} are not Cityscapes trainIds (0..{NUM_CLASSES - 1} or "
             f"{IGNORE_INDEX}). "
             "Regenerate it with datasets/prepare_cityscapes.py."

@@ -16,6 +16,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
+from seg.utils.errors import BadValueError
 from seg.visualize.colors import image_to_rgb  # noqa: E402
 
 
@@ -44,7 +45,7 @@ def activation_maps(model, image, layers):
     modules = dict(model.named_modules())
     missing = [name for name in layers if name not in modules]
     if missing:
-        raise KeyError(
+        raise BadValueError(
             f"layers {missing} are not modules of {type(model).__name__}; "
             f"ReLU layers are: {', '.join(relu_layers(model))} (tools/render.py activations "
             "--list-layers)"

@@ -7,6 +7,7 @@ import torch
 from tqdm import tqdm
 
 from seg.evaluation.tiling import MODE_OVERLAP, predict
+from seg.utils.errors import BadValueError
 from seg.visualize.colors import image_to_rgb
 from seg.visualize.contact_sheet import contact_sheet
 from seg.visualize.layout import save_png
@@ -67,7 +68,7 @@ def render_comparisons(
     the scores go to picks.json so a pick can be checked and repeated.
     """
     if mode not in MODE_OVERLAP:
-        raise ValueError(f"unknown mode {mode!r}; choose from {', '.join(MODE_OVERLAP)}")
+        raise BadValueError(f"unknown mode {mode!r}; choose from {', '.join(MODE_OVERLAP)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if pick == "border-diff":
@@ -96,7 +97,7 @@ def render_comparisons(
             + "\n"
         )
     elif pick is not None:
-        raise ValueError(f"unknown pick {pick!r}; the only one is border-diff")
+        raise BadValueError(f"unknown pick {pick!r}; the only one is border-diff")
     else:
         indices = select_indices(dataset, num=num, names=names)
     written, sheet_items = [], []

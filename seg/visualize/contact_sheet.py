@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from seg.utils.errors import BadValueError
 from seg.utils.labels import CLASS_COLORS, CLASS_NAMES
 from seg.visualize.colors import IGNORE_COLOR, colorize
 from seg.visualize.layout import (
@@ -50,7 +51,7 @@ def contact_sheet(
     trainIds). overlap: the tile overlap of `mode` (None = whole-image inference, no grid drawn).
     """
     if not items:
-        raise ValueError(
+        raise BadValueError(
             "contact sheet needs at least one image; check --num / --names selected some"
         )
     width = gap + len(ROW1) * (panel_width + gap)

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from seg.engine.logging import read_jsonl  # noqa: E402
 from seg.evaluation.regions import parse_leave_out  # noqa: E402
 from seg.evaluation.report import MODE_TITLES  # noqa: E402
+from seg.utils.errors import BadValueError, MissingFileError
 
 # bookkeeping, not curves to compare
 LOG_SKIP = ("iteration", "time", "train/lr", "train/images_per_s")
@@ -30,7 +31,7 @@ def load_eval_runs(paths):
         data = json.loads(path.read_text())
         for i, run in enumerate(data["runs"] if "runs" in data else [data]):
             if "mIoU" not in run:
-                raise KeyError(
+                raise BadValueError(
                     f"{path}: no 'mIoU' key; expected the output of tools/evaluate.py --json"
                 )
             runs.append(
@@ -46,7 +47,7 @@ def load_logs(paths):
     for path in map(Path, paths):
         path = path / "log.jsonl" if path.is_dir() else path
         if not path.is_file():
-            raise FileNotFoundError(
+            raise MissingFileError(
                 f"{path} not found; pass a run folder (checkpoints/<run>) or its log.jsonl"
             )
         logs[path.parent.name] = read_jsonl(path)
@@ -85,7 +86,7 @@ def leave_out_figure(runs):
         {m for run in runs for m, table in run.get("leave_out", {}).items() if len(table) > 1}
     )
     if not modes:
-        raise ValueError(
+        raise BadValueError(
             "no leave-out table with more than one proportion; run tools/evaluate.py with "
             "--leave-out 0 1/3 1/2 2/3 3/4 7/8"
         )
@@ -127,7 +128,7 @@ def distance_figure(runs):
         if any(run.get("distance", {}).get(k) for run in runs)
     ]
     if not kinds:
-        raise ValueError(
+        raise BadValueError(
             "no distance tables in the evaluation JSONs; they come from tools/evaluate.py --json"
         )
     fig, axes = plt.subplots(
@@ -182,7 +183,7 @@ def training_figure(logs):
         )
     )
     if not tags:
-        raise ValueError(
+        raise BadValueError(
             "the logs hold no scalars besides iteration/time; were they written by tools/train.py?"
         )
     fig, axes = plt.subplots(
