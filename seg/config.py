@@ -70,6 +70,7 @@ class TrainConfig:
     seed: int = 0
     amp: str = "auto"  # auto: bf16 (or fp16 + GradScaler) on CUDA, off on the CPU
     channels_last: bool = False  # NHWC memory format; faster on recent GPUs
+    compile: Optional[str] = None  # torch.compile backend of the step ("inductor"); None: eager
     device: str = "auto"  # auto: cuda when available
     log_every: int = 20  # iterations between logged scalars
     checkpoint_every: int = 1000  # iterations between last.pth writes (and always at the end)

@@ -44,8 +44,9 @@ def test_first_iteration_starts_from_an_empty_cache(monkeypatch):
     model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.Conv2d(4, 4, 1))
     variants = inference_variants(model, torch.randn(1, 3, 8, 8), segmentation=False)
     interleaved_times(variants, repeats=4, warmup=0)
-    # Two partial variants per repetition; only "partial (1st)" finds the cache empty.
-    assert len(cache_sizes) == 8 and cache_sizes.count(0) == 4
+    # Three partial variants per repetition (1st, steady, the other ratio path); only
+    # "partial (1st)" finds the cache empty.
+    assert len(cache_sizes) == 12 and cache_sizes.count(0) == 4
     assert type(model[1]) is nn.Conv2d  # the 1x1 conv is never switched
 
 
@@ -90,9 +91,10 @@ def test_json_has_every_row(tmp_path):
     benchmark.main(["--models", "resnet50", "deeplabv3plus_resnet50", "--classifier-size", "32",
                     "32", "--segmentation-size", "32", "64", "--training-size", "32", "64",
                     "--training-model", "deeplabv3plus_small",
-                    "--repeats", "1", "--json", str(out)])
+                    "--count-training-size", "32", "32", "--repeats", "1", "--json", str(out)])
     result = json.loads(out.read_text())
-    variants = {"zero", "zero (A/A)", "partial (1st)", "partial", "maskconv (1st)", "maskconv"}
+    variants = {"zero", "zero (A/A)", "partial (1st)", "partial", "partial (fused)",
+                "maskconv (1st)", "maskconv"}
     blocks = {b["case"]["model"]: b for b in result["table1"]}
     assert set(blocks["resnet50"]["ms"]) == variants
     assert set(blocks["deeplabv3plus_resnet50"]["ms"]) == variants | {"mask 7/8", "mask -8px"}
@@ -101,5 +103,13 @@ def test_json_has_every_row(tmp_path):
     assert set(training["ms"]) == {"zero", "partial", "partial+mask", "zero (A/A)"}
     assert set(training["memory"]) == {"zero", "partial", "partial+mask"}
     assert all(m["peak_mib"] > m["above_setup_mib"] > 0 for m in training["memory"].values())
+    counts = {c["model"]: c for c in result["op_counts"]}
+    assert counts["resnet50"]["padded_convs"] == 17 and counts["resnet50"]["inference_input"] == [
+        1, 3, 32, 32]
+    for block in counts.values():
+        for forward in ("inference", "training"):
+            assert set(block[forward]) == {"zero", "partial strips", "partial fused", "maskconv"}
+            assert block[forward]["partial fused"] - block[forward]["zero"] == block[
+                "padded_convs"]
     targets = {t["target"] for t in result["targets"]}
     assert "training step partial vs zero" in targets and len(targets) == 10

@@ -154,3 +154,17 @@ def test_cli_tables_json_and_prediction_round_trip(setup, tmp_path, capsys):
         load_model(partial, padding="zeros")[0], build_eval_dataset(root, "val"), progress=False
     )
     assert crossed["mIoU"] == direct["mIoU"]
+
+
+@pytest.mark.slow
+def test_compiled_evaluation_scores_as_eager(setup, tmp_path):
+    root, _, partial = setup
+    torch._dynamo.reset()
+    torch._dynamo.utils.counters.clear()  # earlier tests' graphs are counted there too
+    scores = []
+    for extra in ([], ["--compile", "eager"]):  # "eager": Dynamo's graph without codegen
+        runs = evaluate_tool.main(["--checkpoint", str(partial), "--data-root", str(root),
+                                   "--no-progress", *extra])
+        scores.append(runs[0]["mIoU"]["regular"])
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] > 0
+    assert scores[1] == pytest.approx(scores[0], abs=1e-6)

@@ -36,8 +36,10 @@ def test_max_pool_holes_never_win():
                 rows = slice(max(0, 2 * i - 1), 2 * i + 2)
                 cols = slice(max(0, 2 * j - 1), 2 * j + 2)
                 real = valid[n, 0, rows, cols].bool()
-                assert valid_out[n, 0, i, j] == float(real.any())
-                expected = (x[n, :, rows, cols][:, real].amax(dim=1) if real.any()
+                # Real where the window's centre tap (2i, 2j) is real, as a conv's region.
+                centre = bool(valid[n, 0, 2 * i, 2 * j])
+                assert valid_out[n, 0, i, j] == float(centre)
+                expected = (x[n, :, rows, cols][:, real].amax(dim=1) if centre
                             else torch.zeros(3))
                 assert torch.equal(out[n, :, i, j], expected)
 
@@ -95,21 +97,21 @@ def test_ops_with_valid_ones_are_the_plain_ops_bit_for_bit(size):
 
 
 def test_trunk_mask_follows_the_rules():
-    # Real region 40x40 of 64x64, small trunk at stride 8, rows worked out by hand:
-    # stem 7x7/2 pad 3: windows [2i-3, 2i+3] meet [0, 40) for i <= 21 -> 22 rows (eq. 3);
-    # max-pool 3/2 pad 1 -> 12 rows; layer2's 1x1/2 projection keeps rows 0, 2, .., 22 -> 6,
-    # its 3x3/2 branch 7, and the residual sum is real where both are -> 6; identity blocks
-    # and the dilated layers keep 6. layer1 (stride 4) keeps the max-pool's 12.
+    # Real region 41x41 of 64x64, small trunk at stride 8. Each stride-2 conv or pool keeps the
+    # outputs whose window centre is real, ceil(41 / 2) = 21, then 11, then 6: the sizes of the
+    # 41x41 image's own feature maps (eq. 3 would give 22 after the stem).
     trunk = set_padding(small_trunk(), "partial").eval()
     images = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
-        _, low_valid, _, high_valid = trunk(images, padded(images, [40], [40]))
+        _, low_valid, _, high_valid = trunk(images, padded(images, [41], [41]))
+        alone_low, _, alone_high, _ = trunk(images[:, :, :41, :41])
     expected_low = torch.zeros(16, 16)
-    expected_low[:12, :12] = 1
+    expected_low[:11, :11] = 1
     expected_high = torch.zeros(8, 8)
     expected_high[:6, :6] = 1
     assert torch.equal(low_valid[0, 0], expected_low)
     assert torch.equal(high_valid[0, 0], expected_high)
+    assert alone_low.shape[-2:] == (11, 11) and alone_high.shape[-2:] == (6, 6)
 
 
 @pytest.fixture(scope="module")

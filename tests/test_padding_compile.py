@@ -64,3 +64,28 @@ def test_static_export_refuses_another_size():
     exported = torch.export.export(model, (torch.randn(1, 3, 33, 29),)).module()
     with pytest.raises(Exception, match="33"):  # names the traced size instead of reusing it
         exported(torch.randn(1, 3, 40, 29))
+
+
+@pytest.mark.slow
+def test_compiled_partial_model_matches_eager_at_two_sizes():
+    # What `--compile` runs: eval at two sizes (the second traced with a symbolic size), then
+    # the forward and backward of a training step on the same weights and batch.
+    torch._dynamo.reset()
+    torch.manual_seed(0)
+    model = set_padding(nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
+        nn.Conv2d(8, 8, 3, stride=2, padding=2, dilation=2), nn.ReLU(),
+        nn.Conv2d(8, 4, 3, padding=3)), "partial").eval()  # padding 3: windows fully in padding
+    compiled = torch.compile(model, backend="aot_eager")  # inductor's graph, no C++ build
+    with torch.no_grad():
+        for size in ((33, 29), (40, 57)):
+            x = torch.randn(2, 3, *size)
+            assert relative_error(compiled(x), model(x)) < 1e-5
+    model.train()
+    x = torch.randn(2, 3, 33, 29)
+    grads = []
+    for run in (model, compiled):
+        model.zero_grad()
+        run(x).square().mean().backward()
+        grads.append([p.grad.clone() for p in model.parameters()])
+    assert max(relative_error(c, e) for c, e in zip(*grads)) < 1e-4

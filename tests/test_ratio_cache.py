@@ -7,7 +7,15 @@ import torch.distributed as dist
 import torch.nn as nn
 from partial_reference import reference_partial_conv2d
 
-from seg.layers import PartialConv2d, clear_ratio_cache, ratio, set_padding
+from seg.layers import (
+    PartialConv2d,
+    clear_ratio_cache,
+    partial_path,
+    ratio,
+    ratio_cache_info,
+    set_padding,
+    set_ratio_cache_size,
+)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -95,3 +103,54 @@ def test_module_holds_no_ratio_state():
     conv = PartialConv2d(3, 4, 3, padding=1)
     plain = nn.Conv2d(3, 4, 3, padding=1)
     assert set(vars(conv)) == set(vars(plain))
+
+
+@pytest.fixture
+def restore_bound():
+    bound = ratio._PLANS.bound
+    yield
+    ratio.set_ratio_cache_size(bound)
+
+
+def cache_over_sizes(bound, sizes):
+    """Returns ratio_cache_info() after each size, training (full ratio maps cached too)."""
+    net = small_net()
+    clear_ratio_cache()
+    ratio.set_ratio_cache_size(bound)
+    info = []
+    with partial_path("fused"):
+        for size in sizes:
+            net(torch.randn(1, 3, *size)).sum().backward()
+            info.append(ratio_cache_info())
+    return info
+
+
+def test_memory_stays_flat_over_200_sizes(restore_bound):
+    # A folder of photos: 200 input sizes, none repeated, in random order.
+    sizes = [(h, w) for h in range(20, 40) for w in range(20, 40)]
+    sizes = [sizes[i] for i in torch.randperm(len(sizes), generator=torch.Generator()
+                                              .manual_seed(0))[:200]]
+    info = cache_over_sizes(60, sizes)
+    assert all(i["entries"] <= 60 for i in info)
+    # The first conv sees a new size every time: the cache is full after 60 sizes at the latest.
+    assert all(i["entries"] == 60 for i in info[60:])
+    bytes_100, bytes_200 = info[99]["bytes"], info[199]["bytes"]
+    assert 0.8 * bytes_100 <= bytes_200 <= 1.25 * bytes_100
+    unbounded = cache_over_sizes(10_000, sizes)  # what the bound prevents: growth with sizes
+    assert unbounded[-1]["entries"] > 300 and unbounded[-1]["bytes"] > 1.5 * unbounded[99]["bytes"]
+
+
+def test_least_recently_used_size_is_evicted_first():
+    cache = ratio.LRUCache(2)
+    cache.put("a", 1)
+    cache.put("b", 2)
+    assert cache.get("a") == 1  # a is now the most recently used
+    cache.put("c", 3)
+    assert "b" not in cache and cache.get("a") == 1 and cache.get("c") == 3
+    cache.resize(1)
+    assert len(cache) == 1 and cache.get("c") == 3
+
+
+def test_bad_bound_is_refused_with_the_fix(restore_bound):
+    with pytest.raises(ValueError, match="at least 1"):
+        set_ratio_cache_size(0)

@@ -1,4 +1,5 @@
 """set_padding / padding_mode / get_padding_mode on our layers and torchvision models."""
+import numpy as np
 import pytest
 import torch
 import torch.nn as nn
@@ -6,7 +7,14 @@ import torch.nn.functional as F
 import torchvision
 from partial_reference import reference_partial_conv2d
 
-from seg.layers import PADDING_MODES, PartialConv2d, get_padding_mode, padding_mode, set_padding
+from seg.layers import (
+    PADDING_MODES,
+    ExplicitPadConv2d,
+    PartialConv2d,
+    get_padding_mode,
+    padding_mode,
+    set_padding,
+)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -34,7 +42,8 @@ def test_modes_on_resnet50_share_parameters_and_keys(resnet50):
             assert get_padding_mode(resnet50) == mode
             assert list(resnet50.state_dict()) == keys
             assert {n: p.data_ptr() for n, p in resnet50.named_parameters()} == params
-            expected = PartialConv2d if mode == "partial" else nn.Conv2d
+            expected = {"partial": PartialConv2d, "symmetric": ExplicitPadConv2d}.get(mode,
+                                                                                      nn.Conv2d)
             assert all(type(m) is expected for m in padded)
             assert all(m.padding_mode == ("zeros" if mode == "partial" else mode) for m in padded)
             # 1x1 convolutions and projections are never touched.
@@ -55,6 +64,9 @@ def test_each_mode_computes_its_padding():
             expected, _ = reference_partial_conv2d(x, conv.weight, conv.bias, 2, 2, 2)
         elif mode == "zeros":
             expected = F.conv2d(x, conv.weight, conv.bias, 2, 2, 2)
+        elif mode == "symmetric":  # numpy's symmetric padding: mirror including the edge
+            padded = np.pad(x.numpy(), ((0, 0), (0, 0), (2, 2), (2, 2)), mode="symmetric")
+            expected = F.conv2d(torch.from_numpy(padded), conv.weight, conv.bias, 2, 0, 2)
         else:
             padded = F.pad(x, (2, 2, 2, 2), mode=torch_pad[mode])
             expected = F.conv2d(padded, conv.weight, conv.bias, 2, 0, 2)

@@ -181,3 +181,20 @@ def test_bad_config_exits_with_a_clear_error(args, message, capsys):
     assert run_cli(tool.main, [str(REPO / args[0]), *args[1:]]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_compiled_training_step_matches_eager(data_root, tmp_path):
+    # train.compile runs the step through torch.compile ("eager": Dynamo's graph, no codegen).
+    losses = []
+    torch._dynamo.reset()
+    for compile_backend in ("null", "eager"):
+        torch._dynamo.utils.counters.clear()  # earlier tests' graphs are counted there too
+        cfg = tiny_config(RECIPES[1], data_root, tmp_path / compile_backend,
+                          f"train.compile={compile_backend}")
+        assert train_segmentation(cfg)["status"] == "finished"
+        graphs = torch._dynamo.utils.counters["stats"]["unique_graphs"]
+        assert (graphs > 0) == (compile_backend == "eager")  # compiled only when asked
+        losses.append([r["train/loss"] for r in read_jsonl(cfg.run_dir() / "log.jsonl")
+                       if "train/loss" in r])
+    assert len(losses[1]) == 3 and losses[1] == pytest.approx(losses[0], rel=1e-4)

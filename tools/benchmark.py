@@ -1,14 +1,17 @@
 """Benchmarks partial padding: the paper's Table 1, the mask-conv baseline, training cost.
 
     python tools/benchmark.py                 # full run: see --help for the sizes
-    python tools/benchmark.py --quick         # small sizes and repetitions, about 2 minutes
+    python tools/benchmark.py --quick         # small sizes and repetitions, a few minutes
     python tools/benchmark.py --json out.json # also write every number
+    python tools/benchmark.py --compile       # also time torch.compile'd zero and partial models
 
-Prints Markdown tables: Table 1 (inference, zero vs partial, 1st iteration and after, with the
-mask-convolution baseline and mask propagation), training step time and peak memory, and each
-overhead against its budget. The timing method is seg.utils.timing: warm-up, interleaved repetitions
-in rotating order, medians of within-repetition ratios with their interquartile range, and an A/A
-control; torch threads fixed; CUDA events and synchronisation on a GPU.
+Prints Markdown tables: Table 1 (inference, zero vs partial on each ratio path, 1st iteration
+and after, with the mask-convolution baseline and mask propagation), the ATen operations
+dispatched per forward (seg.benchmark.op_count; machine-independent), training step time and
+peak memory, and each overhead against its budget. The timing method is seg.utils.timing:
+warm-up, interleaved repetitions in rotating order, medians of within-repetition ratios with
+their interquartile range, and an A/A control; torch threads fixed; CUDA events and
+synchronisation on a GPU.
 """
 import argparse
 import json
@@ -25,7 +28,14 @@ from seg.benchmark.inference import (
     Case,
     benchmark_inference,
 )
-from seg.benchmark.report import table1, target_rows, targets_table, training_table
+from seg.benchmark.op_count import op_count_block
+from seg.benchmark.report import (
+    op_count_table,
+    table1,
+    target_rows,
+    targets_table,
+    training_table,
+)
 from seg.benchmark.training import benchmark_training
 from seg.models import MODEL_NAMES
 from seg.utils.errors import run_cli
@@ -62,6 +72,12 @@ def parse_args(argv=None):
                              "use with 1 thread), CUDA events on a GPU")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--quick", action="store_true", help=f"smaller and fewer: {QUICK}")
+    parser.add_argument("--compile", nargs="?", const="inductor", default=None, metavar="BACKEND",
+                        help="also time torch.compile'd zero and partial models (backend "
+                             "default inductor)")
+    parser.add_argument("--count-training-size", type=int, nargs=2, default=[128, 128],
+                        help="input of the training-forward operation counts (batch 2)")
+    parser.add_argument("--no-op-counts", action="store_true")
     parser.add_argument("--json", type=Path, default=None, help="also write every number here")
     return parser.parse_args(argv)
 
@@ -83,6 +99,9 @@ def plan(args) -> dict:
     sizes["deeplabv3plus_wrn38"] = wrn_size
     return {"device": args.device, "threads": args.threads, "repeats": repeats, "warmup": warmup,
             "clock": args.clock or ("wall" if gpu else "process"), "quick": args.quick,
+            "compile": args.compile,
+            "op_counts": None if args.no_op_counts else {
+                "training_input": [2, 3, *args.count_training_size]},
             "cases": [vars(Case(m, args.batch, *sizes[m])) for m in args.models],
             "training": None if args.no_training else {
                 "model": args.training_model, "batch": args.training_batch,
@@ -106,10 +125,16 @@ def main(argv=None):
     device = torch.device(settings["device"])
     timing = dict(repeats=settings["repeats"], warmup=settings["warmup"],
                   clock=settings["clock"], device=device)
-    blocks = []
+    blocks, counts = [], []
     for case in settings["cases"]:
-        blocks.append(benchmark_inference(Case(**case), **timing))
+        blocks.append(benchmark_inference(Case(**case), compile_backend=settings["compile"],
+                                          **timing))
         print(f"done {case['model']}", file=sys.stderr, flush=True)
+        if settings["op_counts"]:
+            shape = (case["batch"], 3, case["height"], case["width"])
+            counts.append(op_count_block(case["model"], shape,
+                                         settings["op_counts"]["training_input"], device))
+            print(f"counted {case['model']}", file=sys.stderr, flush=True)
     training = None
     if settings["training"]:
         t = settings["training"]
@@ -119,12 +144,17 @@ def main(argv=None):
     targets = target_rows(blocks, training)
     print(header(settings) + "\n")
     print(table1(blocks) + "\n")
+    if counts:
+        print("ATen operations dispatched per forward (after a warm-up; inference under "
+              "inference_mode, training in train mode with autograd):\n")
+        print(op_count_table(counts) + "\n")
     if training:
         print(training_table(training) + "\n")
     print(targets_table(targets))
     if args.json:
         args.json.write_text(json.dumps({"settings": settings, "command": " ".join(sys.argv),
-                                         "table1": blocks, "training": training,
+                                         "table1": blocks, "op_counts": counts,
+                                         "training": training,
                                          "targets": targets}, indent=2))
 
 

@@ -3,7 +3,7 @@
     python tools/evaluate.py --checkpoint A.pth B.pth [--data-root ROOT] [--split val] [--fold K]
         [--modes regular tile tile_overlap] [--leave-out 0 1/3 1/2 2/3 3/4 7/8] [--padding MODE]
         [--tile 1024] [--device cpu] [--num-images N] [--dump-predictions DIR] [--json OUT]
-        [--out DIR]
+        [--compile [BACKEND]] [--out DIR] [--scales 0.5 1.0 2.0] [--flip]
     python tools/evaluate.py --predictions DIR [DIR ...] [--official] ...
 
 Tables are printed. --json OUT writes every number to OUT and the tables to OUT with suffix .md;
@@ -18,6 +18,8 @@ import json
 import os
 import sys
 from pathlib import Path
+
+import torch
 
 from seg.data import build_eval_dataset, resolve_data_root
 from seg.engine.segmentation import load_model
@@ -59,6 +61,10 @@ def parse_args(argv=None):
         "--padding", choices=PADDING_MODES, help="override the checkpoint's padding at inference"
     )
     parser.add_argument("--tile", type=int, default=1024, help="tile side in pixels (tile modes)")
+    parser.add_argument("--scales", type=float, nargs="+", default=[1.0],
+                        help="test-time scales, e.g. 0.5 1.0 2.0 (logits averaged at input size)")
+    parser.add_argument("--flip", action="store_true",
+                        help="also average the mirrored image's logits")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     parser.add_argument(
         "--num-images", type=int, help="evaluate only the first N images (quick runs)"
@@ -80,6 +86,8 @@ def parse_args(argv=None):
         "--out", metavar="DIR", help="write each checkpoint's results to DIR/<name>_eval.{json,md}"
     )
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--compile", nargs="?", const="inductor", metavar="BACKEND",
+                        help="run the model through torch.compile (backend default inductor)")
     return parser.parse_args(argv)
 
 
@@ -97,6 +105,8 @@ def run_label(path, paths):
 def run_checkpoint(path, args, data_root, several, label=None):
     model, config = load_model(path, padding=args.padding, map_location=args.device)
     model.to(args.device)
+    if args.compile:
+        model = torch.compile(model, backend=args.compile)
     fold = args.fold if args.fold is not None else config.get("data", {}).get("fold", 0)
     dataset = build_eval_dataset(data_root, args.split, fold=fold)
     label = label or Path(path).stem
@@ -112,6 +122,8 @@ def run_checkpoint(path, args, data_root, several, label=None):
         progress=not args.no_progress,
         num_images=args.num_images,
         dump_dir=dump,
+        scales=args.scales,
+        flip=args.flip,
         per_image=True,
     )
     padding = args.padding or config["model"]["padding"]

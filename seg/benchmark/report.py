@@ -6,7 +6,10 @@ from seg.utils.timing import relative
 _LABELS = {"zero": "zero", "zero (A/A)": "zero (A/A control)", "partial (1st)": "partial (1st)",
            "partial": "partial (2nd - nth)", "maskconv (1st)": "maskconv (1st)",
            "maskconv": "maskconv (2nd - nth)", "mask 7/8": "partial + mask 7/8",
-           "mask -8px": "partial + mask -8px"}
+           "mask -8px": "partial + mask -8px", "partial (fused)": "partial (2nd - nth, fused)",
+           "partial (strips)": "partial (2nd - nth, strips)", "zero (compiled)": "zero (compiled)",
+           "partial (compiled)": "partial (compiled)",
+           "zero (compiled, A/A)": "zero (compiled, A/A control)"}
 
 
 def _pct(relative) -> str:
@@ -22,7 +25,7 @@ def table1(blocks: List[dict]) -> str:
         size = f"{case['batch']}x{case['height']}x{case['width']}"
         for variant, ms in block["ms"].items():
             rel = block["relative"][variant]
-            iqr = "" if variant == "zero" else f"{100 * rel[1]:.1f}"
+            iqr = "" if variant in ("zero", "zero (compiled)") else f"{100 * rel[1]:.1f}"
             lines.append(f"| {case['model']}_{_LABELS[variant]} | {size} | {ms:.1f} "
                          f"| {_pct(rel)} | {iqr} |")
     return "\n".join(lines)
@@ -89,4 +92,26 @@ def targets_table(rows: List[dict]) -> str:
     for r in rows:
         lines.append(f"| {r['target']} | {r['measured']:+.2f}% | {r['limit']:.0f}% "
                      f"| {'yes' if r['holds'] else 'no'} |")
+    return "\n".join(lines)
+
+
+def op_count_table(blocks: List[dict]) -> str:
+    """Returns the operations dispatched per forward as one Markdown table, with the budget of
+    the launch-bound (fused) path: at most 1 extra operation per padded conv."""
+    lines = ["| network | forward | input (NxHxW) | padded convs | zero | partial strips "
+             "| partial fused | maskconv | extra per padded conv: strips / fused / maskconv "
+             "| fused <= 1 |",
+             "|---|---|---|---:|---:|---:|---:|---:|---|---|"]
+    for block in blocks:
+        for forward in ("inference", "training"):
+            counts, shape = block[forward], block[f"{forward}_input"]
+            convs = block["padded_convs"]
+            extra = {name: (n - counts["zero"]) / convs for name, n in counts.items()}
+            cells = " / ".join(f"{extra[name]:.2f}" for name in
+                               ("partial strips", "partial fused", "maskconv"))
+            lines.append(
+                f"| {block['model']} | {forward} | {'x'.join(map(str, shape))} | {convs} "
+                f"| {counts['zero']} | {counts['partial strips']} | {counts['partial fused']} "
+                f"| {counts['maskconv']} | {cells} "
+                f"| {'yes' if extra['partial fused'] <= 1 else 'no'} |")
     return "\n".join(lines)

@@ -62,6 +62,7 @@ def loop_config(cfg: Config) -> LoopConfig:
         val_every=cfg.eval.every,
         best_metric="mIoU",
         resume=t.resume,
+        compile=t.compile,
         overwrite=t.overwrite,
         allow_padding_change=t.allow_padding_change,
     )

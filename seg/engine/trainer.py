@@ -52,6 +52,7 @@ class LoopConfig:
     val_every: int = 0  # iterations between validations; 0: only at the end
     best_metric: str = "mIoU"  # key of validate()'s dict that selects best.pth (higher is better)
     resume: Optional[str] = None  # None | "auto" | checkpoint path
+    compile: Optional[str] = None  # torch.compile backend for the training forward; None: eager
     overwrite: bool = False  # a fresh start may replace an earlier run's files in run_dir
     allow_padding_change: bool = False  # resume from another padding (fine-tuning across them)
 
@@ -158,6 +159,9 @@ def train(
     start, best, resume_path = start_run(run_dir, loop, config, model=model, optimizer=optimizer,
                                          scheduler=scheduler, scaler=scaler, device=device,
                                          best_key=_best_key(loop))
+    # The step runs the compiled module; checkpoints, validation and DDP's buffers use `model`
+    # (same parameters), so eager validation never triggers an eval-mode recompile.
+    step_model = model if loop.compile is None else torch.compile(model, backend=loop.compile)
     if start >= loop.iterations:
         if main:
             print(f"the checkpoint is at iteration {start} and train.iterations={loop.iterations}: "
@@ -189,7 +193,7 @@ def train(
                 break
             tic = time.perf_counter()
             batch = move_to_device(next(batches), device, channels_last=loop.channels_last)
-            loss, mean_loss = forward_loss(model, batch, step, amp_dtype, device)
+            loss, mean_loss = forward_loss(step_model, batch, step, amp_dtype, device)
             if not math.isfinite(mean_loss):
                 raise NonFiniteLossError(
                     f"loss is {mean_loss} at iteration {iteration + 1} — stopped; "

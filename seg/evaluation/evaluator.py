@@ -10,6 +10,7 @@ import time
 import torch
 from tqdm import tqdm
 
+from seg.evaluation.augment import augmented_logits
 from seg.evaluation.border_scores import BorderScores
 from seg.evaluation.per_image import from_scores
 from seg.evaluation.predictions import PredictionFolder, write_prediction
@@ -82,13 +83,22 @@ def _result(scores, seconds, num_images, local_images, num_classes, **extra):
     return result
 
 
-def _model_predictor(model, mode, tile, device):
+def _model_predictor(model, mode, tile, device, scales=(1.0,), flip=False):
+    augment = tuple(scales) != (1.0,) or flip
+
+    def logits(images):  # test-time augmentation: one scaled (or mirrored) image at a time
+        return [predict(model, image[None], mode, tile=tile)[0] for image in images]
+
     def predictor(item):
         image = item["image"][None].to(device)
         # Eval images have no holes; a mask of ones would only slow the partial-padding model down.
         valid = valid_or_none(item.get("valid"))
         valid = None if valid is None else valid[None].to(device)
-        return predict(model, image, mode, tile=tile, valid=valid).argmax(1)[0].cpu()
+        if not augment:
+            return predict(model, image, mode, tile=tile, valid=valid).argmax(1)[0].cpu()
+        if valid is not None:  # resizing would blur the holes into the image
+            raise ValueError(f"{item.get('name')}: multi-scale/flip needs an image without holes")
+        return augmented_logits(logits, [image[0]], scales=scales, flip=flip)[0].argmax(0).cpu()
     return predictor
 
 
@@ -106,6 +116,8 @@ def evaluate(
     dump_dir=None,
     edges=DISTANCE_EDGES,
     num_classes=NUM_CLASSES,
+    scales=(1.0,),
+    flip=False,
     per_image=False,
 ):
     """Return the results dict: "mIoU" {mode: percent}, per-class IoU, leave-out and distance
@@ -114,6 +126,7 @@ def evaluate(
     modes: any of "regular", "tile", "tile_overlap"; leave_out: center proportions (0, "1/3", ...);
     device: where images go (default: the device of the model's parameters; the model is not moved);
     dump_dir: also write each mode's predictions as submission PNGs under dump_dir/<mode>/;
+    scales, flip: test-time augmentation (seg.evaluation.augment), logits averaged at input size;
     per_image: also return "per_image", a PerImageStats of every image's intersection and union.
     """
     if device is None:
@@ -128,7 +141,7 @@ def evaluate(
         overlap = MODE_OVERLAP[mode]
         scores[mode] = BorderScores(num_classes, leave_out=proportions, edges=edges,
                                     tile=None if overlap is None else tile, overlap=overlap)
-        predictors[mode] = _model_predictor(model, mode, tile, device)
+        predictors[mode] = _model_predictor(model, mode, tile, device, scales, flip)
     was_training = model.training
     model.eval()
     try:
@@ -138,7 +151,8 @@ def evaluate(
         )
     finally:
         model.train(was_training)
-    result = _result(scores, seconds, total, local, num_classes, tile=tile)
+    result = _result(scores, seconds, total, local, num_classes, tile=tile, scales=list(scales),
+                     flip=flip)
     if per_image:
         result["per_image"] = from_scores(scores, _image_names(dataset, total), result["classes"])
     return result

@@ -13,6 +13,7 @@ from seg.layers.ratio import (
     ratio_dtype,
     rectangle_plan,
 )
+from seg.layers.ratio_path import fused_ratio, ratio_path
 
 
 def resolve_padding(padding, kernel, dilation) -> tuple:
@@ -51,7 +52,8 @@ def partial_conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, gr
         return _traced_padding_conv2d(input, weight, bias, stride, padding, dilation, groups), None
     plan = border_plan(tuple(input.shape[-2:]), kernel, stride, padding, dilation, input.device,
                        _conv_dtype(input))
-    return _reweighted_conv2d(input, weight, bias, stride, padding, dilation, groups, plan), None
+    return _reweighted_conv2d(input, weight, bias, stride, padding, dilation, groups, plan,
+                              ratio_path(input.device)), None
 
 
 def _records_grad(*tensors) -> bool:
@@ -69,34 +71,30 @@ def _conv_dtype(input):
     return input.dtype
 
 
-def _reweighted_conv2d(input, weight, bias, stride, padding, dilation, groups, plan):
+def _reweighted_conv2d(input, weight, bias, stride, padding, dilation, groups, plan, path):
     """Returns F.conv2d(...) with the ratio of the StripPlan plan applied and the bias kept as
     is: conv * ratio + bias where a window has a real tap, 0 where it has none.
 
-    Inference re-weights only the border strips, in place. Under autograd the output is
-    multiplied in place by the plan's full ratio map instead: one multiply forward and one
-    backward.
-    In-place strips would need a custom backward that copies the gradient and re-weights its
-    strips, about ten small operations per conv, a visible share of a cheap conv's training step
-    (tools/train_throughput.py); the map costs one pass over the output each way.
+    path "strips" (seg.layers.ratio_path), inference: only the border strips are re-weighted,
+    in place. Otherwise one fused operation over the whole output with the plan's ratio map,
+    also under autograd: in-place strips would need a custom backward that copies the gradient
+    and re-weights its strips, about ten small operations per conv, a visible share of a cheap
+    conv's training step (tools/train_throughput.py); the map costs one pass each way.
     """
-    if not _records_grad(input, weight, bias):
+    if not plan.strips:  # the ratio is 1 everywhere
+        return F.conv2d(input, weight, bias, stride, padding, dilation, groups)
+    record = _records_grad(input, weight, bias)
+    if path == "strips" and not record:
         output = F.conv2d(input, weight, bias, stride, padding, dilation, groups)
         _reweight_in_place(output, bias, plan.strips)
         return output
     output = F.conv2d(input, weight, None, stride, padding, dilation, groups)
-    if not plan.strips:  # the ratio is 1 everywhere
-        return output if bias is None else output + bias.to(output.dtype).view(-1, 1, 1)
     ratio, keep = plan.ratio_map()
     # In place: the conv does not keep its output for backward, and a second full-size map
     # would raise the peak memory of training. In-place ops also keep the output's dtype where
     # the plan's differs (a rectangle plan is built for the input's dtype, float32 under
     # autocast).
-    output.mul_(ratio)
-    if bias is not None:
-        bias = bias.to(output.dtype).view(-1, 1, 1)
-        output.add_(bias if keep is None else bias * keep)
-    return output
+    return fused_ratio(output, bias, ratio, keep, record)
 
 
 def _reweight_in_place(output, bias, strips):
@@ -215,7 +213,7 @@ def _crop_conv2d(input, weight, bias, stride, padding, dilation, groups, plan):
     if any(extra):
         crop = F.pad(crop, extra)
     output = _reweighted_conv2d(crop, weight, bias, stride, padding, dilation, groups,
-                                plan.strips)
+                                plan.strips, ratio_path(input.device))
     return _zero_extend(output, plan.out_box, plan.out_size)
 
 

@@ -18,12 +18,20 @@ axis only. That is what this file exploits:
   plus the output box that can see a real pixel and the input crop it reads, so a masked conv
   runs on the crop and re-weights strips, never a full-size mask or ratio map (cached; the
   boxes themselves come from seg.layers.boxes).
+
+Both caches are LRUs of at most SEG_RATIO_CACHE_SIZE entries each (default 1024; one entry per
+conv geometry and input size, so a model at one input size uses one entry per distinct padded
+conv): inference over many image sizes (multi-scale, a folder of photos) evicts the sizes used
+least recently instead of growing without limit. set_ratio_cache_size() changes the bound.
 * rectangle masks (traced): per-sample factors from the mask's bounding box, in closed form.
 * any other mask: the general path, a convolution of the mask with ones (eq. 2 as written).
 
 A window with no real pixel has ratio 0, never inf: the ratio is computed in float32 (float64
 for float64 inputs) from integer counts, so float16/bfloat16 never see a division by zero.
 """
+import os
+import threading
+from collections import OrderedDict
 from typing import NamedTuple, Optional
 
 import torch
@@ -41,13 +49,94 @@ class Strip(NamedTuple):
     keep: Optional[torch.Tensor]  # 0 where the window has no real tap; None when there is none
 
 
-_PLANS: dict = {}
+class LRUCache:
+    """A dict of at most `bound` entries that evicts the least recently used; thread-safe."""
+
+    def __init__(self, bound: int):
+        self.bound, self._entries, self._lock = bound, OrderedDict(), threading.Lock()
+
+    def get(self, key, default=None):
+        with self._lock:
+            if key not in self._entries:
+                return default
+            self._entries.move_to_end(key)
+            return self._entries[key]
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            self._evict()
+
+    def resize(self, bound: int) -> None:
+        with self._lock:
+            self.bound = bound
+            self._evict()
+
+    def _evict(self) -> None:
+        while len(self._entries) > self.bound:
+            self._entries.popitem(last=False)
+
+    def __contains__(self, key) -> bool:
+        return key in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def items(self):
+        with self._lock:
+            return list(self._entries.items())
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def _cache_bound(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"SEG_RATIO_CACHE_SIZE={text!r} must be a whole number of cache entries "
+                         "of at least 1 (e.g. 1024)")
+    return int(text)
+
+
+_PLANS = LRUCache(_cache_bound(os.environ.get("SEG_RATIO_CACHE_SIZE", "1024")))
 
 
 def clear_ratio_cache() -> None:
     """Empties the border-strip cache (the benchmark uses this to time a first iteration)."""
     _PLANS.clear()
     _RECTANGLE_PLANS.clear()
+
+
+def set_ratio_cache_size(entries: int) -> None:
+    """Bounds each ratio cache (border strips, rectangles) to `entries` plans, evicting the least
+    recently used now if it holds more."""
+    bound = _cache_bound(str(entries))
+    for cache in (_PLANS, _RECTANGLE_PLANS):
+        cache.resize(bound)
+
+
+def ratio_cache_info() -> dict:
+    """Returns {"entries", "bytes"} held by both ratio caches (tensor storages, each once)."""
+    storages = {}
+    entries = 0
+    for cache in (_PLANS, _RECTANGLE_PLANS):
+        for _, plan in cache.items():
+            entries += 1
+            for tensor in _plan_tensors(plan):
+                storage = tensor.untyped_storage()
+                storages[storage.data_ptr()] = storage.nbytes()
+    return {"entries": entries, "bytes": sum(storages.values())}
+
+
+def _plan_tensors(plan):
+    if plan is None:
+        return []
+    if isinstance(plan, RectanglePlan):
+        return [plan.rows, plan.cols] + _plan_tensors(plan.strips)
+    tensors = [t for strip in plan.strips for t in (strip.factor, strip.bias_factor, strip.keep)]
+    tensors += list(plan._maps or ())
+    return [t for t in tensors if t is not None]
 
 
 def output_length(length, kernel: int, stride: int, padding: int, dilation: int):
@@ -83,9 +172,9 @@ def axis_factors(out_len, kernel, stride, padding, dilation, start, stop, device
 class StripPlan:
     """The Strips of one output map of size (H_out, W_out), and the same ratio as full maps.
 
-    ratio_map() is built on first use (training; inference re-weights the strips in place) and
-    kept with the plan: (ratio, keep), ratio = row factor * column factor, keep = 0 where a
-    window has no real tap (None when every window has one).
+    ratio_map() is built on first use (training and the fused path; the strips path re-weights
+    the strips in place in inference) and kept with the plan: (ratio, keep), ratio = row factor
+    * column factor, keep = 0 where a window has no real tap (None when every window has one).
     """
 
     __slots__ = ("strips", "size", "_maps")
@@ -121,7 +210,8 @@ def border_plan(size, kernel, stride, padding, dilation, device, dtype) -> Strip
                                                   padding[axis], dilation[axis])]
         out_size = tuple(output_length(size[a], kernel[a], stride[a], padding[a], dilation[a])
                          for a in (0, 1))
-        plan = _PLANS[key] = StripPlan(_strips(spans, device, dtype), out_size)
+        plan = StripPlan(_strips(spans, device, dtype), out_size)
+        _PLANS.put(key, plan)
     return plan
 
 
@@ -240,8 +330,7 @@ class RectanglePlan(NamedTuple):
     valid_box: Optional[tuple]  # valid_out's rectangle (top, bottom, left, right); None: gaps
 
 
-_RECTANGLE_PLANS: dict = {}
-_RECTANGLE_PLANS_MAX = 4096  # padded training batches bring many rectangles: bound the cache
+_RECTANGLE_PLANS = LRUCache(_PLANS.bound)  # padded training batches bring many rectangles
 
 
 def rectangle_plan(size, box, kernel, stride, padding, dilation, device, dtype):
@@ -254,16 +343,16 @@ def rectangle_plan(size, box, kernel, stride, padding, dilation, device, dtype):
     multiply and no full-size ratio map.
     """
     key = (size[0], size[1], box, kernel, stride, padding, dilation, device, dtype)
-    if key not in _RECTANGLE_PLANS:
-        if len(_RECTANGLE_PLANS) >= _RECTANGLE_PLANS_MAX:
-            _RECTANGLE_PLANS.clear()
+    missing = object()
+    plan = _RECTANGLE_PLANS.get(key, missing)
+    if plan is missing:
         axes = [_interval_spans(size[axis], box[2 * axis], box[2 * axis + 1], kernel[axis],
                                 stride[axis], padding[axis], dilation[axis]) for axis in (0, 1)]
         plan = None
         if None not in axes:
             plan = _rectangle_plan(axes, kernel, device, dtype)
-        _RECTANGLE_PLANS[key] = plan
-    return _RECTANGLE_PLANS[key]
+        _RECTANGLE_PLANS.put(key, plan)
+    return plan
 
 
 def _interval_spans(length, start, stop, kernel, stride, padding, dilation):

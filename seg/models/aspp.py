@@ -15,8 +15,8 @@ from typing import Callable, Optional, Sequence, Tuple
 
 import torch.nn as nn
 
-from seg.layers import conv2d_valid
 from seg.models.valid_ops import average_pool_valid, cat_valid, sequential_valid
+from seg.models.valid_region import conv_valid
 
 
 def aspp_rates(output_stride: int) -> Tuple[int, ...]:
@@ -79,6 +79,6 @@ class ASPP(nn.Module):
             return self.pooling(pooled).expand(-1, -1, *x.shape[-2:])
         # The 1x1 conv commutes with the (linear) average, and running it first makes the box
         # filter work on `channels` instead of `in_channels` maps.
-        out, v = conv2d_valid(self.pooling[0], x, valid)
+        out, v = conv_valid(self.pooling[0], x, valid)
         out, _ = average_pool_valid(out, v, self.pool_window)
         return self.pooling[2](self.pooling[1](out))

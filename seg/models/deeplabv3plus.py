@@ -11,7 +11,9 @@ reductions have no BN.
 
 `model(images, valid=None)`: with valid (N, 1, H, W), 1 on the real pixels of each image of a
 padded batch, every conv of trunk, ASPP and decoder treats the rest as holes (eq. 1-3) and the
-ops in between carry the mask by the rules of seg.models.valid_ops. A batch without holes
+ops in between carry the mask by the rules of seg.models.valid_ops, which keep each image's
+own region at every resolution: an image in the top-left corner of a padded batch gets the
+logits it gets alone (seg.models.valid_region). A batch without holes
 takes the plain path (valid=None). That happens in partial-padding mode; in
 zeros/reflect/replicate/circular mode the first conv drops the mask (seg.layers.conv2d_valid),
 so valid is accepted and ignored.
@@ -21,14 +23,10 @@ from typing import Callable, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
-from seg.layers import conv2d_valid, valid_or_none
+from seg.layers import valid_or_none
 from seg.models.aspp import ASPP
-from seg.models.valid_ops import (
-    cat_valid,
-    check_valid,
-    interpolate_valid,
-    sequential_valid,
-)
+from seg.models.valid_ops import cat_valid, check_valid, interpolate_valid, sequential_valid
+from seg.models.valid_region import conv_valid
 
 
 class DeepLabV3Plus(nn.Module):
@@ -60,10 +58,10 @@ class DeepLabV3Plus(nn.Module):
         valid = valid_or_none(check_valid(images, valid))
         low, low_valid, high, high_valid = self.backbone(images, valid)
         x, v = self.aspp(high, high_valid)
-        x, v = conv2d_valid(self.aspp_project, x, v)
-        fine, fine_valid = conv2d_valid(self.low_level_project, low, low_valid)
-        x, v = interpolate_valid(x, v, fine.shape[-2:])
+        x, v = conv_valid(self.aspp_project, x, v)
+        fine, fine_valid = conv_valid(self.low_level_project, low, low_valid)
+        x, v = interpolate_valid(x, v, fine.shape[-2:], fine_valid)
         x, v = cat_valid([fine, x], [fine_valid, v])
         x, v = sequential_valid(self.decoder, x, v)
-        x, v = conv2d_valid(self.classifier, x, v)
-        return interpolate_valid(x, v, images.shape[-2:])[0]
+        x, v = conv_valid(self.classifier, x, v)
+        return interpolate_valid(x, v, images.shape[-2:], valid)[0]

@@ -10,8 +10,8 @@ from typing import Callable, Sequence, Type
 
 import torch.nn as nn
 
-from seg.layers import conv2d_valid
 from seg.models.valid_ops import add_valid, max_pool2d_valid
+from seg.models.valid_region import conv_valid
 
 # Dilation of (layer3, layer4) per output stride; the layers keep stride 1 where dilated.
 _DILATIONS = {8: (2, 4), 16: (1, 2), 32: (1, 1)}
@@ -35,9 +35,9 @@ class BasicBlock(nn.Module):
 
     def forward(self, x, valid=None):
         """Returns (block output, its mask)."""
-        out, v = conv2d_valid(self.conv1, x, valid)
+        out, v = conv_valid(self.conv1, x, valid)
         out = self.relu(self.bn1(out))
-        out, v = conv2d_valid(self.conv2, out, v)
+        out, v = conv_valid(self.conv2, out, v)
         out = self.bn2(out)
         shortcut, shortcut_valid = _shortcut(self.downsample, x, valid)
         out, v = add_valid(out, v, shortcut, shortcut_valid)
@@ -63,11 +63,11 @@ class Bottleneck(nn.Module):
 
     def forward(self, x, valid=None):
         """Returns (block output, its mask)."""
-        out, v = conv2d_valid(self.conv1, x, valid)
+        out, v = conv_valid(self.conv1, x, valid)
         out = self.relu(self.bn1(out))
-        out, v = conv2d_valid(self.conv2, out, v)
+        out, v = conv_valid(self.conv2, out, v)
         out = self.relu(self.bn2(out))
-        out, v = conv2d_valid(self.conv3, out, v)
+        out, v = conv_valid(self.conv3, out, v)
         out = self.bn3(out)
         shortcut, shortcut_valid = _shortcut(self.downsample, x, valid)
         out, v = add_valid(out, v, shortcut, shortcut_valid)
@@ -86,7 +86,7 @@ def _shortcut(downsample, x, valid):
     """Returns (shortcut features, mask): identity or the projection."""
     if downsample is None:
         return x, valid
-    out, valid = conv2d_valid(downsample[0], x, valid)
+    out, valid = conv_valid(downsample[0], x, valid)
     return downsample[1](out), valid
 
 
@@ -127,7 +127,7 @@ class ResNetTrunk(nn.Module):
 
     def forward(self, x, valid=None):
         """Returns (layer1 features, mask, layer4 features, mask)."""
-        x, valid = conv2d_valid(self.conv1, x, valid)
+        x, valid = conv_valid(self.conv1, x, valid)
         x = self.relu(self.bn1(x))
         pool = self.maxpool
         x, valid = max_pool2d_valid(x, valid, pool.kernel_size, pool.stride, pool.padding)

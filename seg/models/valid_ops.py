@@ -4,8 +4,9 @@ Every function takes and returns a feature map together with its `valid` mask: a
 (N, 1, H, W) tensor of 0/1 in the feature's dtype, 1 where the feature is computed from real
 pixels, 0 in the holes (the padding of a padded batch). `valid=None` means "every pixel is
 real", and a mask of ones gives bit for bit the same result as None. The convolutions themselves
-carry the mask with `seg.layers.conv2d_valid` (eq. 1-3: holes are never read, the output mask
-marks the windows that saw a real pixel, and the output is 0 at the holes).
+carry the mask with `seg.models.valid_region.conv_valid`: eq. 1-3 for the values (holes are
+never read), and as output mask the region the image alone would have (valid_region explains
+why that, rather than eq. 3's growing mask, gives each image of a padded batch its own logits).
 
 The rules, one per op:
 
@@ -16,21 +17,23 @@ The rules, one per op:
   region keeps the size of the input image's real region at every stride instead of growing
   by a dilated kernel per layer.
 * max-pooling: holes never win a max (they are set to -inf before pooling); the output mask is
-  1 where the window holds a real pixel (eq. 3); a window of holes outputs 0.
-* bilinear interpolation: a normalised interpolation, up(x * valid) / up(valid), so the
-  interpolation weights of hole pixels are given to the real neighbours; the output mask is 1
-  where any real pixel contributes. Where the hole weight is below 1e-5 the division is skipped
-  (all-real neighbourhoods, where up(1) may differ from 1 by an ulp), which keeps `valid` all
-  ones bit-identical to no mask.
+  the centre-tap region of the window, like a conv's; outside it the output is 0.
+* bilinear interpolation to a `target` mask (the real region at the output resolution): each
+  sample's real box is resized onto its target box, as the image alone is resized whole.
+  Without a target, or for masks that are not rectangles, a normalised interpolation,
+  up(x * valid) / up(valid), so the interpolation weights of hole pixels are given to the real
+  neighbours; the output mask is 1 where any real pixel contributes. Where the hole weight is
+  below 1e-5 the division is skipped (all-real neighbourhoods, where up(1) may differ from 1 by
+  an ulp), which keeps `valid` all ones bit-identical to no mask.
 * average pooling (ASPP image pooling): the mean over real pixels only, sum(x * valid) /
   sum(valid), globally or over a fixed window (a box of the given size centred on each pixel,
   clipped to the map: partial padding of the box filter). The output mask is the input mask.
 
 Why hole *contents* never reach the real region, in eval and in train mode: the first
 convolution masks the input (eq. 1), and every later hole value is computed from the
-parameters and real pixels only (0 from a conv, then BN/ReLU of 0, sums and maxima of those,
-the broadcast image pooling). The one place
-where holes still count is train-mode BatchNorm: its batch statistics average over every
+parameters and real pixels only (0 from a conv, or a conv of real pixels just outside an
+image's region, then BN/ReLU of those, sums and maxima, the broadcast image pooling). The one
+place where holes still count is train-mode BatchNorm: its batch statistics average over every
 position, holes included. Their values do not depend on the hole pixels (so changing hole
 pixels changes nothing, which the tests check in train mode too), but the *fraction* of holes
 shifts the statistics. A masked BatchNorm would remove that; we keep nn.BatchNorm2d (the
@@ -43,8 +46,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from seg.layers import conv2d_valid
 from seg.layers.boxes import known_boxes, remember_boxes
+from seg.models.valid_region import centre_region, conv_valid, resize_to_region
 
 # Hole weight below which bilinear interpolation is not re-normalised (see the module docstring).
 _HOLE_WEIGHT_TOLERANCE = 1e-5
@@ -71,7 +74,7 @@ def sequential_valid(layers: nn.Sequential, x: torch.Tensor, valid: Optional[tor
     """
     for layer in layers:
         if isinstance(layer, nn.Conv2d):
-            x, valid = conv2d_valid(layer, x, valid)
+            x, valid = conv_valid(layer, x, valid)
         else:
             x = layer(x)
     return x, valid
@@ -119,19 +122,31 @@ def _intersect_two(a, b):
 
 def max_pool2d_valid(x: torch.Tensor, valid: Optional[torch.Tensor], kernel_size: int,
                      stride: int, padding: int):
-    """Returns (max-pooled x, mask) where holes never win a max and empty windows give 0."""
+    """Returns (max-pooled x, mask) where holes never win a max and the output is 0 outside the
+    mask (the centre-tap region; eq. 3's for a geometry without a centre)."""
     if valid is None:
         return F.max_pool2d(x, kernel_size, stride, padding), None
     x = x.masked_fill(valid == 0, float("-inf"))
     out = F.max_pool2d(x, kernel_size, stride, padding)
-    valid_out = F.max_pool2d(valid, kernel_size, stride, padding)
+    valid_out = centre_region(valid, kernel_size, stride, padding, 1)
+    if valid_out is None:
+        valid_out = F.max_pool2d(valid, kernel_size, stride, padding)
     return out.masked_fill(valid_out == 0, 0.0), valid_out
 
 
-def interpolate_valid(x: torch.Tensor, valid: Optional[torch.Tensor], size):
-    """Returns (bilinear resize of x to size, mask), interpolating from real pixels only."""
+def interpolate_valid(x: torch.Tensor, valid: Optional[torch.Tensor], size,
+                      target: Optional[torch.Tensor] = None):
+    """Returns (bilinear resize of x to size, mask), interpolating from real pixels only.
+
+    target: the real region at the output size (N, 1, *size); with it, each sample's real box
+    is resized onto its target box and the mask is target.
+    """
     if valid is None:
         return F.interpolate(x, size=size, mode="bilinear", align_corners=False), None
+    if target is not None:
+        out = resize_to_region(x, valid, target)
+        if out is not None:
+            return out, target
     # valid has the images' dtype; under autocast x may be half precision: keep x's dtype.
     out = F.interpolate(x * valid.to(x.dtype), size=size, mode="bilinear", align_corners=False)
     # The weights are computed in float32 so that a half-precision mask does not round them.

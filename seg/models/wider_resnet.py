@@ -19,8 +19,8 @@ from typing import Callable
 
 import torch.nn as nn
 
-from seg.layers import conv2d_valid
 from seg.models.valid_ops import add_valid, max_pool2d_valid, sequential_valid
+from seg.models.valid_region import conv_valid
 
 _CHANNELS = ((128, 128), (256, 256), (512, 512), (512, 1024), (512, 1024, 2048),
              (1024, 2048, 4096))
@@ -81,7 +81,7 @@ class IdentityResidualBlock(nn.Module):
         if self.proj_conv is None:
             shortcut, shortcut_valid = x, valid
         else:
-            shortcut, shortcut_valid = conv2d_valid(self.proj_conv, pre, valid)
+            shortcut, shortcut_valid = conv_valid(self.proj_conv, pre, valid)
         out, v = sequential_valid(self.convs, pre, valid)
         return add_valid(out, v, shortcut, shortcut_valid)
 
@@ -119,7 +119,7 @@ class WiderResNet38Trunk(nn.Module):
 
     def forward(self, x, valid=None):
         """Returns (mod2 features, mask, mod7 features, mask)."""
-        x, valid = conv2d_valid(self.mod1.conv1, x, valid)
+        x, valid = conv_valid(self.mod1.conv1, x, valid)
         x, valid = _pool(self.pool2, x, valid)
         x, valid = _blocks(self.mod2, x, valid)
         low, low_valid = x, valid
