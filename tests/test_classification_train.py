@@ -196,3 +196,17 @@ def test_cross_test_diagonal_is_each_runs_own_evaluation(tiny_runs):
     assert group["diff"]["replicate"] == 0.0
     first = result["rows"][0]["top1"]
     assert group["diff"]["partial"] == pytest.approx(first["partial"] - first["replicate"])
+
+
+@pytest.mark.slow
+def test_per_image_hits_of_last_pth_give_its_top1(tiny_runs):
+    # The saved hits are last.pth's: their mean is the top-1 of an independent loop over the PNGs.
+    from seg.classification.intervals import PER_IMAGE
+    from seg.evaluation.per_image import load_per_image
+    for name, padding in (("replicate", "replicate"), ("partial", "partial")):
+        stats = load_per_image(tiny_runs["runs"] / name / PER_IMAGE)
+        assert stats.columns == ["top1", "top5"] and len(stats.images) == 12
+        assert stats.meta["padding"] == padding
+        top1 = 100.0 * stats.intersection[:, 0].sum() / stats.union[:, 0].sum()
+        assert top1 == pytest.approx(reference_top1(tiny_runs["runs"] / name / "last.pth", padding,
+                                                    tiny_runs["data"] / "val"), abs=1e-9)

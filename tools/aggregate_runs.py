@@ -6,12 +6,15 @@ folders.
 
 Rows are (architecture, padding), columns the runs (ordered by seed), then average, diff against
 the zero-padding row of the same architecture, and standard deviation (sample, n - 1, by default).
+Beside them: the last model's top-1 per padding with a 95% interval of the difference to zero
+padding over val images and seeds (from each run's val_per_image.npz; docs/comparisons.md).
 """
 import argparse
 import pathlib
 import sys
 
 from seg.classification.aggregate import aggregate_tables, tables_to_json, to_markdown
+from seg.classification.intervals import intervals_markdown, top1_intervals
 from seg.classification.runs import read_run
 from seg.utils.errors import run_cli
 
@@ -28,6 +31,10 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--markdown", help="also write the Markdown tables to this file")
     parser.add_argument("--stdev", choices=("sample", "population"), default="sample")
+    parser.add_argument(
+        "--resamples", type=int, default=2000, help="bootstrap resamples of the intervals"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap draws")
     args = parser.parse_args(argv)
     try:
         runs = [read_run(d) for d in args.run_dirs]
@@ -42,6 +49,11 @@ def main(argv=None) -> int:
             to_markdown(tables["last5_avg"]),
         ]
     )
+    intervals = top1_intervals(runs, resamples=args.resamples, seed=args.seed)
+    tables["top1_intervals"] = intervals
+    if intervals:
+        text += ("\n\nTop-1 (%) of each run's last.pth, difference to zero padding with its "
+                 "interval\n\n" + intervals_markdown(intervals, args.resamples))
     print(text)
     if args.markdown:
         pathlib.Path(args.markdown).write_text(text + "\n")

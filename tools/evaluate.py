@@ -9,6 +9,9 @@
 Tables are printed. --json OUT writes every number to OUT and the tables to OUT with suffix .md;
 --out DIR writes each checkpoint's results to DIR/<name>_eval[_<padding>].{json,md}. Nothing is
 written beside a checkpoint unless --out names its folder. Add --debug to see a traceback.
+Beside each JSON, a .npz holds every image's per-class intersection and union counts
+(seg.evaluation.per_image; with several runs in one --json, OUT_<name>.npz each): what
+tools/compare.py resamples.
 """
 import argparse
 import json
@@ -21,6 +24,7 @@ import torch
 from seg.data import build_eval_dataset, resolve_data_root
 from seg.engine.segmentation import load_model
 from seg.evaluation import evaluate, evaluate_predictions, markdown_report
+from seg.evaluation.per_image import PerImageStats, save_per_image
 from seg.evaluation.tiling import MODE_OVERLAP
 from seg.layers import PADDING_MODES
 from seg.utils.errors import UserError, run_cli
@@ -120,6 +124,7 @@ def run_checkpoint(path, args, data_root, several, label=None):
         dump_dir=dump,
         scales=args.scales,
         flip=args.flip,
+        per_image=True,
     )
     padding = args.padding or config["model"]["padding"]
     name = label + (f" ({padding} padding)" if args.padding else "")
@@ -131,6 +136,7 @@ def run_checkpoint(path, args, data_root, several, label=None):
         split=args.split,
         fold=fold,
         data_root=str(data_root),
+        seed=config.get("train", {}).get("seed"),
     )
     if args.out:
         stem = Path(args.out) / (
@@ -149,6 +155,7 @@ def run_predictions(folder, args, data_root):
         leave_out=args.leave_out,
         progress=not args.no_progress,
         num_images=args.num_images,
+        per_image=True,
     )
     result.update(name=Path(folder).name, split=args.split, fold=fold, data_root=str(data_root))
     if args.official:
@@ -163,8 +170,27 @@ def run_predictions(folder, args, data_root):
     return result
 
 
+def save_counts(runs, json_path):
+    """Writes each run's per-image counts beside json_path (.npz; _<name>.npz for several runs)."""
+    json_path = Path(json_path)
+    for run in runs:
+        stats = run.get("per_image")
+        if not isinstance(stats, PerImageStats):
+            continue  # already saved beside another JSON; the run keeps that file's path
+        keys = ("name", "split", "fold", "data_root", "padding", "trained_padding", "seed",
+                "checkpoint", "predictions")
+        stats.meta.update({k: run[k] for k in keys if run.get(k) is not None})
+        name = "".join(c if c.isalnum() or c in "-_." else "_" for c in run["name"])
+        path = (json_path.with_suffix(".npz") if len(runs) == 1
+                else json_path.with_name(f"{json_path.stem}_{name}.npz"))
+        run["per_image"] = str(save_per_image(stats, path))
+        print(f"saved {path}")
+
+
 def save(result, runs, json_path):
-    """Writes the numbers to json_path and the tables beside it (suffix .md), each atomically."""
+    """Writes the numbers to json_path, the tables beside it (suffix .md) and each run's per-image
+    counts (.npz), each atomically."""
+    save_counts(runs, json_path)
     markdown = Path(json_path).with_suffix(".md")
     write_text_atomic(json_path, json.dumps(result, indent=2) + "\n")
     write_text_atomic(markdown, markdown_report(runs))

@@ -6,7 +6,7 @@ and plots.
         [--pick border-diff] [--pool M] [--band 64] [--device cpu] --out DIR
     python tools/render.py activations --checkpoints ZERO PARTIAL [--layers NAME ...]
         [--list-layers] [--data-root ROOT] [--split val] [--num N | --names NAME ...] --out DIR
-    python tools/render.py plots [--eval JSON ...] [--logs RUN_DIR ...] --out DIR
+    python tools/render.py plots [--eval JSON ...] [--compare JSON] [--logs RUN_DIR ...] --out DIR
 """
 import argparse
 import sys
@@ -85,10 +85,15 @@ def parse_args(argv=None):
         metavar="RUN",
         help="run folders (checkpoints/<run>) or log.jsonl",
     )
+    plots.add_argument(
+        "--compare",
+        metavar="JSON",
+        help="comparison.json of tools/compare.py or tools/sweep.py: group means, 95%% bands",
+    )
     plots.add_argument("--out", required=True, help="output folder")
     args = parser.parse_args(argv)
-    if args.command == "plots" and not (args.eval or args.logs):
-        parser.error("plots needs --eval JSON ... and/or --logs RUN ...")
+    if args.command == "plots" and not (args.eval or args.logs or args.compare):
+        parser.error("plots needs --eval JSON ..., --compare JSON and/or --logs RUN ...")
     return args
 
 
@@ -141,6 +146,14 @@ def run_plots(args):
         if any(len(t) > 1 for run in runs for t in run.get("leave_out", {}).values()):
             written.append(plots.save_figure(*plots.leave_out_figure(runs), out / "leave_out.png"))
         written.append(plots.save_figure(*plots.distance_figure(runs), out / "distance.png"))
+    if args.compare:
+        comparison = plots.load_comparison(args.compare)
+        if any(c.split("/")[1] == "leave_out" and c.split("/", 2)[2] != "0"
+               for c in comparison["columns"]):
+            figure = plots.leave_out_band_figure(comparison)
+            written.append(plots.save_figure(*figure, out / "leave_out_bands.png"))
+        figure = plots.distance_band_figure(comparison)
+        written.append(plots.save_figure(*figure, out / "distance_bands.png"))
     if args.logs:
         written.append(
             plots.save_figure(

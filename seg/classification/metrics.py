@@ -7,8 +7,8 @@ from seg.utils import distributed as dist
 from seg.utils.errors import BadValueError
 
 
-def topk_correct(logits: torch.Tensor, target: torch.Tensor, ks=(1, 5)) -> torch.Tensor:
-    """Returns a float64 tensor of how many samples have their target among the top-k logits, per k.
+def topk_hits(logits: torch.Tensor, target: torch.Tensor, ks=(1, 5)) -> torch.Tensor:
+    """Returns a bool (N, len(ks)): whether each sample's target is among its top-k logits, per k.
 
     k larger than the number of classes counts every sample (top-5 of a 4-class problem is 100%).
     Ties are broken by torch.topk, as in the official PyTorch ImageNet example.
@@ -16,7 +16,12 @@ def topk_correct(logits: torch.Tensor, target: torch.Tensor, ks=(1, 5)) -> torch
     kmax = min(max(ks), logits.shape[1])
     top = logits.topk(kmax, dim=1).indices  # (N, kmax), best first
     hit = top == target[:, None]
-    return torch.stack([hit[:, :min(k, kmax)].any(dim=1).sum() for k in ks]).double()
+    return torch.stack([hit[:, :min(k, kmax)].any(dim=1) for k in ks], dim=1)
+
+
+def topk_correct(logits: torch.Tensor, target: torch.Tensor, ks=(1, 5)) -> torch.Tensor:
+    """Returns a float64 tensor: how many samples have their target in the top-k logits, per k."""
+    return topk_hits(logits, target, ks).sum(0).double()
 
 
 class TopKAccuracy:

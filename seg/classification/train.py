@@ -15,9 +15,11 @@ import json
 import torch
 import torch.nn.functional as F
 
+from seg.classification.checkpoint import load_classifier
 from seg.classification.config import ClassificationConfig, config_to_dict, format_config, repo_path
 from seg.classification.data import build_train_set, build_val_set
 from seg.classification.evaluate import evaluate_classifier
+from seg.classification.intervals import image_names, save_hits
 from seg.classification.models import build_classifier, classifier_logits
 from seg.classification.runs import RUN_INFO, read_run, write_summary
 from seg.engine.run_dir import check_run_dir
@@ -137,7 +139,20 @@ def train_classifier(cfg: ClassificationConfig) -> dict:
         device=device,
         validate=validate,
     )
+    if result["status"] == "finished":
+        save_last_hits(cfg, val_set, device)
     if main:
         result["summary"] = read_run(cfg.run_dir())
         write_summary(cfg.run_dir(), result["summary"])
     return result
+
+
+def save_last_hits(cfg: ClassificationConfig, val_set, device) -> None:
+    """Evaluates last.pth again (each rank a share); saves each val image's hits for intervals."""
+    model, _ = load_classifier(cfg.run_dir() / "last.pth", map_location=device)
+    out = evaluate_classifier(model.to(device), val_set, device=device,
+                              batch_size=cfg.eval.batch_size, per_image=True)
+    if dist.is_main_process():
+        save_hits(cfg.run_dir(), out["hits"], image_names(val_set),
+                  {"name": cfg.run_name, "data_root": str(repo_path(cfg.data.root)),
+                   "padding": cfg.model.padding, "seed": cfg.train.seed, "model": cfg.model.name})

@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from seg.evaluation.augment import augmented_logits
 from seg.evaluation.border_scores import BorderScores
+from seg.evaluation.per_image import from_scores
 from seg.evaluation.predictions import PredictionFolder, write_prediction
 from seg.evaluation.regions import DISTANCE_EDGES, parse_leave_out
 from seg.evaluation.tiling import MODE_OVERLAP, predict
@@ -21,9 +22,13 @@ from seg.utils.errors import BadValueError
 from seg.utils.labels import CLASS_NAMES, NUM_CLASSES
 
 
-def _score(dataset, predictors, scores, *, num_images=None, progress=True, dump_dir=None):
+def _score(dataset, predictors, scores, *, num_images=None, progress=True, dump_dir=None,
+           per_image=False):
     """Run every predictor on this rank's share of the dataset, feed `scores`; return seconds per
-    mode."""
+    mode.
+
+    per_image: also keep each image's counts (the dataset index identifies the image).
+    """
     rank, world = get_rank(), get_world_size()
     total = len(dataset) if num_images is None else min(num_images, len(dataset))
     # A strided share (not DistributedSampler, which pads with repeats) counts each image exactly
@@ -39,7 +44,7 @@ def _score(dataset, predictors, scores, *, num_images=None, progress=True, dump_
             start = time.perf_counter()
             pred = predictor(item)
             seconds[mode] += time.perf_counter() - start
-            scores[mode].update(item["label"], pred)
+            scores[mode].update(item["label"], pred, index if per_image else None)
             if dump_dir is not None:
                 write_prediction(f"{dump_dir}/{mode}", item["name"], pred)
         bar.set_postfix(
@@ -48,6 +53,14 @@ def _score(dataset, predictors, scores, *, num_images=None, progress=True, dump_
     for s in scores.values():
         s.reduce_from_all_processes()
     return seconds, total, len(indices)
+
+
+def _image_names(dataset, total):
+    # Names without loading the images again when the dataset lists its samples.
+    samples = getattr(dataset, "samples", None)
+    if samples is not None and all(hasattr(s, "name") for s in samples[:total]):
+        return [str(s.name) for s in samples[:total]]
+    return [dataset[i]["name"] for i in range(total)]
 
 
 def _result(scores, seconds, num_images, local_images, num_classes, **extra):
@@ -105,6 +118,7 @@ def evaluate(
     num_classes=NUM_CLASSES,
     scales=(1.0,),
     flip=False,
+    per_image=False,
 ):
     """Return the results dict: "mIoU" {mode: percent}, per-class IoU, leave-out and distance
     tables.
@@ -112,7 +126,8 @@ def evaluate(
     modes: any of "regular", "tile", "tile_overlap"; leave_out: center proportions (0, "1/3", ...);
     device: where images go (default: the device of the model's parameters; the model is not moved);
     dump_dir: also write each mode's predictions as submission PNGs under dump_dir/<mode>/;
-    scales, flip: test-time augmentation (seg.evaluation.augment), logits averaged at input size.
+    scales, flip: test-time augmentation (seg.evaluation.augment), logits averaged at input size;
+    per_image: also return "per_image", a PerImageStats of every image's intersection and union.
     """
     if device is None:
         device = next(model.parameters(), torch.empty(0)).device
@@ -131,16 +146,21 @@ def evaluate(
     model.eval()
     try:
         seconds, total, local = _score(
-            dataset, predictors, scores, num_images=num_images, progress=progress, dump_dir=dump_dir
+            dataset, predictors, scores, num_images=num_images, progress=progress,
+            dump_dir=dump_dir, per_image=per_image,
         )
     finally:
         model.train(was_training)
-    return _result(scores, seconds, total, local, num_classes, tile=tile, scales=list(scales),
-                   flip=flip)
+    result = _result(scores, seconds, total, local, num_classes, tile=tile, scales=list(scales),
+                     flip=flip)
+    if per_image:
+        result["per_image"] = from_scores(scores, _image_names(dataset, total), result["classes"])
+    return result
 
 
 def evaluate_predictions(folder, dataset, *, leave_out=(0,), progress=True, num_images=None,
-                         edges=DISTANCE_EDGES, num_classes=NUM_CLASSES, mode="predictions"):
+                         edges=DISTANCE_EDGES, num_classes=NUM_CLASSES, mode="predictions",
+                         per_image=False):
     """Return the same results dict for a folder of submission PNGs, scored with no model (one mode,
     `mode`)."""
     proportions = [parse_leave_out(p) for p in leave_out]
@@ -148,6 +168,9 @@ def evaluate_predictions(folder, dataset, *, leave_out=(0,), progress=True, num_
     scores = {mode: BorderScores(num_classes, leave_out=proportions, edges=edges)}
     predictors = {mode: lambda item: files.read(item["name"], size=item["label"].shape)}
     seconds, total, local = _score(
-        dataset, predictors, scores, num_images=num_images, progress=progress
+        dataset, predictors, scores, num_images=num_images, progress=progress, per_image=per_image
     )
-    return _result(scores, seconds, total, local, num_classes, predictions=str(folder))
+    result = _result(scores, seconds, total, local, num_classes, predictions=str(folder))
+    if per_image:
+        result["per_image"] = from_scores(scores, _image_names(dataset, total), result["classes"])
+    return result

@@ -217,3 +217,84 @@ def save_figure(fig, series, path):
     }
     path.with_suffix(".json").write_text(json.dumps(clean, indent=2) + "\n")
     return path
+
+
+def load_comparison(path):
+    """Return a comparison JSON of tools/compare.py or tools/sweep.py (comparison.json)."""
+    data = json.loads(Path(path).read_text())
+    if not {"a", "b", "columns"} <= set(data):
+        raise ValueError(f"{path} is not a comparison JSON; tools/compare.py --json OUT and "
+                         "tools/sweep.py write one")
+    return data
+
+
+def _band_lines(ax, comparison, columns, x, label_suffix, linestyle):
+    # One line per group: the mean over its runs, and the group's 95% bootstrap band around it.
+    series = {}
+    for g, key in enumerate(("a", "b")):
+        group = comparison[key]
+        k = [comparison["columns"].index(c) for c in columns]
+        y = [_value(group["mean"][i]) for i in k]
+        low = [_value(group["interval"][0][i]) for i in k]
+        high = [_value(group["interval"][1][i]) for i in k]
+        label = f"{group['name']} ({len(group['runs'])} runs){label_suffix}"
+        ax.plot(x, y, marker="o", color=f"C{g}", linestyle=linestyle, label=label)
+        ax.fill_between(x, low, high, color=f"C{g}", alpha=0.2, linewidth=0)
+        series[label] = {"x": list(x), "y": y, "low": low, "high": high}
+    return series
+
+
+def _modes_of(comparison, kind):
+    modes = [c.split("/")[0] for c in comparison["columns"] if c.split("/")[1] == kind]
+    return list(dict.fromkeys(modes))
+
+
+def leave_out_band_figure(comparison):
+    """Return (figure, series): each group's mean mIoU (%) vs center leave-out, 95% band."""
+    fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
+    series, ticks = {}, {}
+
+    def proportion(column):
+        return parse_leave_out(column.split("/", 2)[2])
+
+    columns = comparison["columns"]
+    by_mode = {mode: sorted((c for c in columns if c.startswith(f"{mode}/leave_out/")),
+                            key=proportion)
+               for mode in _modes_of(comparison, "leave_out")}
+    modes = [mode for mode, columns in by_mode.items() if len(columns) > 1]  # a curve needs two
+    for m, mode in enumerate(modes):
+        columns = by_mode[mode]
+        labels = [c.split("/", 2)[2] for c in columns]
+        x = [float(parse_leave_out(p)) for p in labels]
+        ticks.update(zip(x, labels))
+        suffix = "" if len(modes) == 1 else f", {MODE_TITLES.get(mode, mode)}"
+        series.update(_band_lines(ax, comparison, columns, x, suffix, ("-", "--", ":")[m % 3]))
+    if not series:
+        raise ValueError("the comparison has no leave-out columns; evaluate with "
+                         "--leave-out 0 1/3 1/2 2/3 3/4 7/8")
+    ax.set_xticks(sorted(ticks), [ticks[x] for x in sorted(ticks)])
+    _finish(fig, ax, "mIoU vs center leave-out (band: 95% bootstrap interval, seeds and images)",
+            "center left out (p x p of the image)", "mIoU (%)")
+    return fig, series
+
+
+def distance_band_figure(comparison):
+    """Return (figure, series): each group's mean mIoU (%) per distance band, with its 95% band."""
+    kinds = [k for k in ("image_border", "tile_border") if _modes_of(comparison, k)]
+    if not kinds:
+        raise ValueError("the comparison has no distance-band columns")
+    fig, axes = plt.subplots(1, len(kinds), figsize=(6.5 * len(kinds), 4.5), squeeze=False,
+                             layout="constrained")
+    series = {}
+    for ax, kind in zip(axes[0], kinds):
+        modes = _modes_of(comparison, kind)
+        for m, mode in enumerate(modes):
+            columns = [c for c in comparison["columns"] if c.startswith(f"{mode}/{kind}/")]
+            suffix = "" if len(modes) == 1 else f", {MODE_TITLES.get(mode, mode)}"
+            style = ("-", "--", ":")[m % 3]
+            lines = _band_lines(ax, comparison, columns, list(range(len(columns))), suffix, style)
+            series.update({f"{kind}: {k}": v for k, v in lines.items()})
+            ax.set_xticks(range(len(columns)), [c.rsplit("/", 1)[1] for c in columns])
+        where = kind.replace("_", " ")
+        _finish(fig, ax, f"mIoU vs distance to the nearest {where}", "distance (px)", "mIoU (%)")
+    return fig, series
