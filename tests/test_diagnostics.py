@@ -6,6 +6,8 @@
   best constant; features that hold the x, y map are read back almost exactly.
 * A 3x3 all-ones conv on ones gives 4 at corners, 6 on edges and 9 inside.
 * A zero canvas around the image is exactly zero padding for one padded conv.
+* A partial-padding DeepLabV3+ given the image's mask predicts in the canvas exactly what it
+  predicts alone (seg.models.valid_region keeps each image's own region), at any margin.
 """
 import runpy
 from pathlib import Path
@@ -24,6 +26,7 @@ from seg.diagnostics.position import fit_readout, position_probe, position_targe
 from seg.diagnostics.run import run_diagnostics, write_report
 from seg.diagnostics.shift import shift_consistency
 from seg.layers import set_padding
+from seg.models.build import build_model
 from seg.utils.errors import run_cli
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -112,6 +115,17 @@ def test_zero_canvas_is_zero_padding_for_one_padded_conv():
     assert all(stat[0] == 0.0 for stat in padding_invariance(model, images, (3, 8)).values())
     changed = padding_invariance(set_padding(model, "replicate"), images, (3,))
     assert changed[3][0] > 0  # the test can fail: replicate padding is not a zero canvas
+
+
+def test_partial_model_with_mask_is_exactly_canvas_invariant():
+    # margin 3 is no multiple of the output stride: an image placed anywhere but the top-left
+    # corner would be sampled on another grid by the strided convs and change predictions
+    torch.manual_seed(0)
+    model = build_model("deeplabv3plus_small", num_classes=5, padding="partial").eval()
+    images = torch.randn(2, 3, 37, 53)
+    assert all(stat[0] == 0.0 for stat in padding_invariance(model, images, (3, 8)).values())
+    changed = padding_invariance(model, images, (3,), use_valid=False)
+    assert changed[3][0] > 0  # the test can fail: without the mask the canvas is read
 
 
 def test_report_and_skipped_modes(tmp_path):

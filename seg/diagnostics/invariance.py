@@ -1,10 +1,13 @@
 """Padding invariance: the share of pixels whose prediction changes when the image is placed in
 a larger zero-filled canvas (zero in normalised input, the value zero padding adds).
 
-With `valid`, this project's segmenters treat the canvas as holes (mask propagation, eq. 1-3) in
-partial mode, which promises that holes are never read; the other modes ignore the mask. The
-image sits at offset (margin, margin) of a canvas `margin` larger on every side. For a
-classifier the share is of images whose class changes.
+The image sits in the top-left corner of a canvas `margin` pixels taller and wider, as in a
+padded batch (seg.inference.pad_batch): the strided convs then sample the image at the positions
+they sample it alone, so a change comes from what the padding reads, not from a shifted sampling
+grid. With `valid`, this project's segmenters treat the canvas as holes in partial mode and keep
+each image's own region at every layer (seg.models.valid_region), which makes them give exactly
+their alone predictions; the other modes ignore the mask. For a classifier the share is of
+images whose class changes.
 """
 import matplotlib
 
@@ -18,13 +21,13 @@ from seg.diagnostics.stats import cell, interval  # noqa: E402
 
 
 def place_in_canvas(images: torch.Tensor, margin: int) -> tuple:
-    """Returns (canvas, valid): images at (margin, margin) of a zero canvas, and the 0/1 mask
-    (N, 1, H + 2 margin, W + 2 margin) of the image's pixels."""
+    """Returns (canvas, valid): images in the top-left corner of a zero canvas, and the 0/1 mask
+    (N, 1, H + margin, W + margin) of the image's pixels."""
     n, c, height, width = images.shape
-    canvas = images.new_zeros(n, c, height + 2 * margin, width + 2 * margin)
-    valid = images.new_zeros(n, 1, height + 2 * margin, width + 2 * margin)
-    canvas[..., margin:margin + height, margin:margin + width] = images
-    valid[..., margin:margin + height, margin:margin + width] = 1
+    canvas = images.new_zeros(n, c, height + margin, width + margin)
+    valid = images.new_zeros(n, 1, height + margin, width + margin)
+    canvas[..., :height, :width] = images
+    valid[..., :height, :width] = 1
     return canvas, valid
 
 
@@ -38,7 +41,7 @@ def padding_invariance(model, images, margins=(8, 12), use_valid: bool = True) -
         placed = predict(model, canvas, valid=mask)
         if placed.dim() > 1:
             height, width = images.shape[-2:]
-            placed = placed[..., margin:margin + height, margin:margin + width]
+            placed = placed[..., :height, :width]
         changed = (placed != alone).double()
         per_image = changed.flatten(1).mean(1) if changed.dim() > 1 else changed
         result[margin] = interval(per_image.numpy())
