@@ -1,6 +1,5 @@
 """Running the diagnostics under several padding modes and writing their tables and plots."""
 import json
-import os
 import pathlib
 import time
 
@@ -14,6 +13,7 @@ from seg.diagnostics.position import position_figure, position_probe, position_t
 from seg.diagnostics.shift import shift_consistency, shift_figure, shift_table
 from seg.layers import padding_mode
 from seg.utils.errors import UserError
+from seg.utils.files import write_atomic, write_text_atomic
 
 DIAGNOSTICS = ("shift", "position", "border", "invariance")
 TITLES = {"shift": "Shift consistency", "position": "Position probe",
@@ -82,16 +82,6 @@ def _run_one(name, mode, model, images, layers, probe_inputs, shifts, margins, r
                                                                    use_valid=False)
 
 
-def _write_atomic(path: pathlib.Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def write_report(results: dict, out, *, header: str = "") -> list:
     """Returns the files written under out (a new or empty folder): per diagnostic a Markdown
     table <name>.md and a plot <name>.png, and everything in diagnostics.json."""
@@ -110,14 +100,14 @@ def write_report(results: dict, out, *, header: str = "") -> list:
         for mode, reason in results.get("skipped", {}).items():
             text += f"\nNot run in {mode} mode at this input size: {reason}\n"
         table = out / f"{name}.md"
-        _write_atomic(table, lambda tmp, text=text: tmp.write_text(text))
+        write_text_atomic(table, text)
         figure = _FIGURES[name](results[name])
         plot = out / f"{name}.png"
-        _write_atomic(plot, lambda tmp, figure=figure: figure.savefig(tmp, dpi=80, format="png"))
+        write_atomic(plot, lambda tmp, figure=figure: figure.savefig(tmp, dpi=80, format="png"))
         plt.close(figure)
         written += [table, plot]
     data = out / "diagnostics.json"
-    _write_atomic(data, lambda tmp: tmp.write_text(json.dumps(_plain(results), indent=1)))
+    write_text_atomic(data, json.dumps(_plain(results), indent=1))
     return written + [data]
 
 

@@ -28,6 +28,7 @@ from seg.engine.checkpoint import load_checkpoint, resolve_resume
 from seg.evaluation.comparison import Group, compare, read_stats, save_comparison
 from seg.evaluation.comparison_report import comparison_markdown
 from seg.utils.errors import UserError
+from seg.utils.files import write_text_atomic
 
 EXECUTORS = ("local", "slurm", "submitit-local")
 
@@ -337,9 +338,9 @@ def run_sweep(
             say,
         )
         summary["seconds"].update({f"evaluate {k}": v for k, v in seconds.items()})
-        tmp = state_path.with_name(".sweep.json.tmp")
-        tmp.write_text(json.dumps({"config": str(config), "eval_args": eval_args}, indent=1) + "\n")
-        tmp.replace(state_path)
+        write_text_atomic(
+            state_path, json.dumps({"config": str(config), "eval_args": eval_args}, indent=1) + "\n"
+        )
     if isinstance(pool, concurrent.futures.Executor):
         pool.shutdown()
     summary["comparisons"] = compare_paddings(

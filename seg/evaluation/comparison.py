@@ -19,6 +19,7 @@ import numpy as np
 from seg.evaluation.bootstrap import bootstrap_groups, percentile_interval
 from seg.evaluation.per_image import PerImageStats, load_per_image
 from seg.utils.errors import UserError
+from seg.utils.files import write_text_atomic
 
 MODE_TITLES = {
     "regular": "Regular",
@@ -190,9 +191,4 @@ def _plain(array):
 
 def save_comparison(result: dict, path) -> Path:
     """Write the comparison as JSON (temporary file, then renamed); return the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(result, indent=1) + "\n")
-    tmp.replace(path)
-    return path
+    return write_text_atomic(path, json.dumps(result, indent=1) + "\n")

@@ -8,13 +8,13 @@ the model again (seg.evaluation.bootstrap does that). One compressed .npz per ev
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from seg.utils.errors import UserError
+from seg.utils.files import write_atomic
 
 FORMAT = 1  # bumped when the arrays change meaning
 
@@ -79,12 +79,10 @@ def from_scores(scores: dict, names: list[str], classes: list[str], meta=None) -
 
 def save_per_image(stats: PerImageStats, path) -> Path:
     """Write `stats` as a compressed .npz (a temporary file, then renamed); return the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.npz")
     meta = {f"meta_{k}": np.array("" if v is None else str(v)) for k, v in stats.meta.items()}
-    try:
-        np.savez_compressed(
+    return write_atomic(
+        path,
+        lambda tmp: np.savez_compressed(
             tmp,
             format=np.array(FORMAT),
             images=np.array(stats.images),
@@ -93,12 +91,8 @@ def save_per_image(stats: PerImageStats, path) -> Path:
             intersection=stats.intersection,
             union=stats.union,
             **meta,
-        )
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+        ),
+    )
 
 
 def load_per_image(path) -> PerImageStats:

@@ -11,6 +11,7 @@ import torch
 import torch.nn as nn
 
 from seg.utils.errors import UserError
+from seg.utils.files import write_atomic
 
 
 def dynamic_shapes(min_side: int = 16, max_side: int = 4096) -> dict:
@@ -33,7 +34,7 @@ def trace(model: nn.Module, *, min_side: int = 16) -> torch.export.ExportedProgr
 
 def save_program(program: torch.export.ExportedProgram, path) -> Path:
     """Returns path after saving the program there (torch.export.load reads it)."""
-    return _atomic(path, lambda tmp: torch.export.save(program, tmp))
+    return write_atomic(path, lambda tmp: torch.export.save(program, tmp))
 
 
 def save_onnx(program: torch.export.ExportedProgram, path, *, optimize: bool = True) -> Path:
@@ -47,7 +48,7 @@ def save_onnx(program: torch.export.ExportedProgram, path, *, optimize: bool = T
     onnx_program = torch.onnx.export(program, dynamo=True, input_names=["images"],
                                      output_names=["logits"], optimize=optimize)
     # One self-contained file (weights inside; ONNX allows up to 2 GB, WRN38 is 0.55 GB).
-    return _atomic(path, lambda tmp: onnx_program.save(str(tmp), external_data=False))
+    return write_atomic(path, lambda tmp: onnx_program.save(str(tmp), external_data=False))
 
 
 def export_onnx(model: nn.Module, path, *, min_side: int = 16, optimize: bool = True) -> Path:
@@ -55,15 +56,3 @@ def export_onnx(model: nn.Module, path, *, min_side: int = 16, optimize: bool = 
     return save_onnx(trace(model, min_side=min_side), path, optimize=optimize)
 
 
-def _atomic(path, write) -> Path:
-    """Returns path after write(tmp) wrote a temporary file beside it, renamed over path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    try:
-        write(tmp)
-        tmp.replace(path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path

@@ -8,7 +8,6 @@ Two models:  OUT/zero/..., OUT/partial/... (the same two files per model), and
 Each file is written under a temporary name in its folder and renamed, so an interrupted run
 leaves no half-written PNG; an image whose files all exist is skipped by the next run.
 """
-import os
 from pathlib import Path
 from typing import Dict, List, Sequence
 
@@ -16,23 +15,20 @@ import cv2
 import numpy as np
 import torch
 
+from seg.utils.files import write_atomic
 from seg.utils.labels import train_ids_to_label_ids
 from seg.visualize.pair_figure import overlay, pair_figure
 
 
 def write_png(path: Path, array: np.ndarray) -> Path:
     """Returns path after writing array ((H, W) gray or (H, W, 3) RGB uint8) there atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.png")  # cv2 picks the codec by suffix
     pixels = array if array.ndim == 2 else np.ascontiguousarray(array[..., ::-1])  # RGB -> BGR
-    try:
+
+    def write(tmp):
         if not cv2.imwrite(str(tmp), pixels):
             raise OSError(f"could not write {path}; check the folder is writable")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+
+    return write_atomic(path, write)
 
 
 class PredictionWriter:
