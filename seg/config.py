@@ -61,6 +61,10 @@ class DataConfig:
     color_jitter: float = 0.25
     # Gaussian blur of every crop after the jitter, sigma 0.15 + U(0, 1) * 1.15 (the authors')
     blur: bool = True
+    # true: a class-uniform crop is placed anywhere it contains its centroid, so near the image
+    # border it runs past it; the outside is padding (image 0, label 255, valid 0). false: kept
+    # inside the image, as the authors'
+    crop_past_border: bool = False
     num_workers: int = 4  # loader processes per training process
 
 
@@ -80,6 +84,9 @@ class TrainConfig:
     # True: the partial model treats the padding of crops smaller than the crop size as holes (the
     # paper's big-padding formulation); False: both models see the same black padded pixels.
     mask_propagation: bool = False
+    # true: train-mode BatchNorm statistics over the real pixels of the crops only (the padding
+    # of crops is left out; seg.layers.masked_batchnorm); false: over every pixel, as nn.BatchNorm2d
+    masked_batchnorm: bool = False
     compile: Optional[str] = None  # torch.compile backend of the step ("inductor"); None: eager
     device: str = "auto"  # auto: cuda when available
     log_every: int = 20  # iterations between logged scalars
