@@ -99,6 +99,68 @@ def test_crop_origin_holds_the_centroid_uniformly():
     assert chi2 < 27.9  # 9 degrees of freedom, p = 0.001
 
 
+# --- crops past the border: every window holding the centroid, the outside a hole --------------
+
+
+def test_crop_past_border_holds_the_centroid_uniformly_even_at_the_corner():
+    rng = np.random.default_rng(1)
+    crop = (10, 10)
+    tops, lefts = [], []
+    for _ in range(5000):
+        top, left = crop_origin(40, 40, crop, rng, (0, 0), past_border=True)
+        assert top <= 0 < top + crop[0] and left <= 0 < left + crop[1]
+        tops.append(-top)
+        lefts.append(-left)
+    for offsets in (tops, lefts):
+        counts = np.bincount(offsets, minlength=10)
+        assert len(counts) == 10
+        assert ((counts - 500) ** 2 / 500).sum() < 27.9  # uniform: 9 df, p = 0.001
+    # Kept inside the image, the same centroid always gets the corner window.
+    assert {crop_origin(40, 40, crop, rng, (0, 0)) for _ in range(50)} == {(0, 0)}
+
+
+def test_crop_past_border_pads_the_outside_as_a_hole():
+    rng = np.random.default_rng(0)
+    image = rng.integers(1, 256, (30, 40, 3), dtype=np.uint8)
+    label = rng.integers(0, 19, (30, 40), dtype=np.uint8)
+    transform = TrainTransform(
+        16, scale_range=(1.0, 1.0), color_jitter=0.0, blur=False, crop_past_border=True
+    )
+    holes = 0
+    for seed in range(40):
+        item = transform(image, label, center=(39, 0), seed=seed)  # the top-right corner pixel
+        valid = item["valid"][0].numpy().astype(bool)
+        crop_label = item["label"].numpy()
+        pixels = np.round(raw_pixels(item)).astype(int)
+        holes += (~valid).sum()
+        assert (crop_label[~valid] == 255).all() and (pixels[~valid] == 0).all()
+        # The real part is a window of the image (or its mirror), corner pixel included.
+        rows, cols = np.nonzero(valid)
+        real = pixels[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+        height, width = real.shape[:2]
+        assert valid[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1].all()
+        assert rows.max() == 15  # the hole is above the image, never below
+        window = image[:height, 40 - width :].astype(int)
+        assert (real == window).all() or (real == window[:, ::-1]).all()
+    assert holes > 0
+    # Without the option the same draws give crops with no hole at all.
+    inside = TrainTransform(16, scale_range=(1.0, 1.0), color_jitter=0.0, blur=False)
+    assert all(inside(image, label, center=(39, 0), seed=s)["valid"].all() for s in range(40))
+
+
+def test_crop_past_border_changes_nothing_away_from_the_border():
+    rng = np.random.default_rng(2)
+    image = rng.integers(0, 256, (60, 60, 3), dtype=np.uint8)
+    label = rng.integers(0, 19, (60, 60), dtype=np.uint8)
+    kwargs = dict(scale_range=(0.8, 1.2), color_jitter=0.0)
+    plain = TrainTransform(16, **kwargs)
+    past = TrainTransform(16, crop_past_border=True, **kwargs)
+    for seed in range(20):
+        a = plain(image, label, center=(30, 30), seed=seed)
+        b = past(image, label, center=(30, 30), seed=seed)
+        assert all(torch.equal(a[k], b[k]) for k in ("image", "label", "valid"))
+
+
 # --- Gaussian blur of every crop, sigma in [0.15, 1.30], after the colour jitter ----------------
 
 

@@ -21,6 +21,7 @@ def build_train_dataset(
     seed: int = 0,
     color_jitter: float = 0.25,
     blur: bool = True,
+    crop_past_border: bool = False,
     cache_dir: str | Path | None = None,
     progress: bool = True,
 ) -> ClassUniformDataset:
@@ -29,7 +30,11 @@ def build_train_dataset(
     With `coarse`, the train_extra frames join the class-uniform centroid lists (not the epoch).
     """
     transform = TrainTransform(
-        crop_size, scale_range=scale_range, color_jitter=color_jitter, blur=blur
+        crop_size,
+        scale_range=scale_range,
+        color_jitter=color_jitter,
+        blur=blur,
+        crop_past_border=crop_past_border,
     )
     fine = find_samples(root, "train", fold=fold)
     extra = coarse_samples(root) if coarse else []

@@ -41,20 +41,46 @@ def crop_origin(
     crop: tuple[int, int],
     rng: np.random.Generator,
     center: tuple[int, int] | None,
+    *,
+    past_border: bool = False,
 ) -> tuple[int, int]:
     """Return (top, left) of a crop inside the image: uniform, or uniform among those with `center`.
 
     With a centroid (x, y) the crop is placed at random among the windows that contain it, then
     kept inside the image (which still contains it: the image is at least the crop). The
     authors' range starts one pixel lower (x - crop), a window that misses the centroid.
+    past_border=True skips that last step: near the border the window runs past it (top or left
+    may be negative, or the window may end beyond the image), every window holding the centroid
+    equally likely. Both draw the same random numbers.
     """
     crop_h, crop_w = crop
     if center is None:
         return int(rng.integers(0, height - crop_h + 1)), int(rng.integers(0, width - crop_w + 1))
     x, y = center
-    top = int(np.clip(rng.integers(y - crop_h + 1, y + 1), 0, height - crop_h))
-    left = int(np.clip(rng.integers(x - crop_w + 1, x + 1), 0, width - crop_w))
-    return top, left
+    top = int(rng.integers(y - crop_h + 1, y + 1))
+    left = int(rng.integers(x - crop_w + 1, x + 1))
+    if past_border:
+        return top, left
+    return int(np.clip(top, 0, height - crop_h)), int(np.clip(left, 0, width - crop_w))
+
+
+def cut_window(arrays, fills, top: int, left: int, crop: tuple[int, int]):
+    """Return each array's crop_h x crop_w window at (top, left); what lies outside the array is
+    filled with the matching value of `fills` (the window may run past any side)."""
+    height, width = arrays[0].shape[:2]
+    border = (
+        max(-top, 0),
+        max(top + crop[0] - height, 0),
+        max(-left, 0),
+        max(left + crop[1] - width, 0),
+    )
+    if any(border):
+        arrays = [
+            cv2.copyMakeBorder(a, *border, cv2.BORDER_CONSTANT, value=fill)
+            for a, fill in zip(arrays, fills)
+        ]
+        top, left = top + border[0], left + border[2]
+    return [a[top : top + crop[0], left : left + crop[1]] for a in arrays]
 
 
 def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
@@ -92,7 +118,9 @@ class TrainTransform:
     """Random scale, pad, crop (around `center` if given), flip, colour jitter, blur, normalise.
 
     `center` (x, y) in input pixels is a class-uniform centroid, kept inside the crop; `seed` makes
-    one call reproducible whatever worker runs it. blur=False leaves the Gaussian blur out.
+    one call reproducible whatever worker runs it. blur=False leaves the Gaussian blur out;
+    crop_past_border=True lets a crop around a centroid run past the image border (the outside
+    padded as by pad_to: image 0, label 255, `valid` 0).
     """
 
     def __init__(
@@ -102,10 +130,12 @@ class TrainTransform:
         scale_range: tuple[float, float] = (0.5, 2.0),
         color_jitter: float = 0.25,
         blur: bool = True,
+        crop_past_border: bool = False,
     ) -> None:
         self.crop = (crop_size, crop_size) if isinstance(crop_size, int) else tuple(crop_size)
         self.scale_range = scale_range
         self.blur = blur
+        self.crop_past_border = crop_past_border
         # Random order of brightness, contrast, saturation and hue, as the authors' ColorJitter.
         self.jitter = (
             A.Compose(
@@ -134,9 +164,13 @@ class TrainTransform:
         image, label, padded, (dx, dy) = pad_to(image, label, self.crop)
         if center is not None:
             center = (int(center[0] * scale) + dx, int(center[1] * scale) + dy)
-        top, left = crop_origin(label.shape[0], label.shape[1], self.crop, rng, center)
-        window = (slice(top, top + self.crop[0]), slice(left, left + self.crop[1]))
-        image, label, padded = image[window], label[window], padded[window]
+        top, left = crop_origin(
+            label.shape[0], label.shape[1], self.crop, rng, center,
+            past_border=self.crop_past_border,
+        )
+        image, label, padded = cut_window(
+            [image, label, padded], [(0, 0, 0), IGNORE_INDEX, _PADDED], top, left, self.crop
+        )
         if rng.random() < 0.5:
             image, label, padded = image[:, ::-1], label[:, ::-1], padded[:, ::-1]
         return np.ascontiguousarray(image), label, padded

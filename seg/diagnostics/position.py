@@ -74,8 +74,9 @@ def fit_readout(train, test, ridge: float = 1e-2) -> tuple:
 
 
 def position_probe(model, inputs: dict, layers, train_fraction: float = 0.67) -> dict:
-    """Returns {kind: {layer: {"error": (mean, lo, hi), "baseline": float}}} for each kind of
-    input images {kind: (N, 3, H, W)} (e.g. uniform, noise, real) and each layer."""
+    """Returns {kind: {layer: {"error": (mean, lo, hi), "baseline": float, "size": [h, w],
+    "per_image": [error of each held-out image]}}} for each kind of input images
+    {kind: (N, 3, H, W)} (e.g. uniform, noise, real) and each layer."""
     result = {}
     for kind, images in inputs.items():
         count = max(1, min(len(images) - 1, round(train_fraction * len(images))))
@@ -86,7 +87,8 @@ def position_probe(model, inputs: dict, layers, train_fraction: float = 0.67) ->
                 continue  # too small for a 3x3 valid readout to place anything
             error, baseline = fit_readout(feature[:count], feature[count:])
             result[kind][layer] = {"error": interval(error), "baseline": baseline,
-                                   "size": list(feature.shape[-2:])}
+                                   "size": list(feature.shape[-2:]),
+                                   "per_image": [float(e) for e in error]}
     return result
 
 

@@ -100,6 +100,7 @@ def build_datasets(cfg: Config):
             class_uniform_tile=d.class_uniform_tile,
             color_jitter=d.color_jitter,
             blur=d.blur,
+            crop_past_border=d.crop_past_border,
             seed=cfg.train.seed,
             progress=dist.is_main_process(),
         )

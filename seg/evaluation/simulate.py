@@ -54,3 +54,40 @@ def coverage(trials, *, resamples=500, seed=0, truth=0.0, **kwargs):
         holds += bool(low[0] <= 100 * truth <= high[0])
         excludes += bool(low[0] > 0 or high[0] < 0)
     return holds / trials, excludes / trials
+
+
+def simulate_arms(
+    rng,
+    *,
+    runs=3,
+    images=60,
+    classes=3,
+    gap=0.01,
+    main=0.02,
+    interaction=0.0,
+    seed_sd=0.01,
+    image_sd=0.05,
+    noise_sd=0.02,
+):
+    """Return four groups [(intersection, union)]: base reference, base other, arm reference,
+    arm other, every run trained independently on the same images.
+
+    The other padding's ratios are the reference's plus `gap` (plus a per-image paired effect);
+    the arm adds `main` to both paddings and `interaction` more to the other one, so the true
+    change of the gap from base to arm is about 100 * interaction points.
+    """
+    union = rng.integers(500, 1500, size=(images, 1, classes))
+    base = rng.uniform(0.4, 0.75, size=(images, 1, classes))
+    paired = rng.normal(0.0, image_sd, size=(images, 1, classes))
+    groups = []
+    for arm_effect, extra in ((0.0, 0.0), (main, interaction)):
+        for other in (False, True):
+            shift = arm_effect + (gap + extra if other else 0.0)
+            sign = 1.0 if other else -1.0
+            counts = []
+            for _ in range(runs):
+                p = base + shift + sign * paired / 2 + rng.normal(0.0, seed_sd)
+                p = p + rng.normal(0.0, noise_sd, size=p.shape)
+                counts.append(np.round(union * np.clip(p, 0.0, 1.0)).astype(np.int64))
+            groups.append((np.stack(counts), np.broadcast_to(union, (runs, *union.shape)).copy()))
+    return groups
