@@ -8,7 +8,6 @@ One model switched between paddings (same weights, same memory), the same real t
 partial's time relative to zero padding.
 """
 import argparse
-import functools
 import json
 import pathlib
 import sys
@@ -17,7 +16,7 @@ import torch
 
 from seg.config import load_config
 from seg.data import collate_batch
-from seg.engine.segmentation import build_datasets, segmentation_step
+from seg.engine.segmentation import build_datasets, mask_batchnorm, training_step
 from seg.engine.throughput import interleaved_throughput
 from seg.models import build_model
 from seg.utils.errors import run_cli
@@ -52,7 +51,8 @@ def main(argv=None) -> int:
     torch.manual_seed(cfg.train.seed)
     # Timing needs no ImageNet weights (and must not need a download).
     model = build_model(**{**vars(cfg.model), "pretrained_backbone": None})
-    step = functools.partial(segmentation_step, mask_propagation=cfg.train.mask_propagation)
+    model = mask_batchnorm(model, cfg.train.masked_batchnorm)
+    step = training_step(cfg)
     result = interleaved_throughput(
         model,
         args.paddings,
@@ -69,7 +69,7 @@ def main(argv=None) -> int:
         "threads, "
         f"{args.clock} clock, {args.rounds} interleaved rounds of {args.steps} steps "
         f"({padded} of {len(batches)} batches hold padded crops; train.mask_propagation="
-        f"{cfg.train.mask_propagation}):"
+        f"{cfg.train.mask_propagation}, train.masked_batchnorm={cfg.train.masked_batchnorm}):"
     )
     for padding in args.paddings:
         r = result[padding]

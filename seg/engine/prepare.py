@@ -45,6 +45,11 @@ def resolve_amp(amp: str, device: torch.device):
     raise ValueError(f"train.amp={amp!r}: use auto, off, bf16 or fp16")
 
 
+def uses_sync_batchnorm(world_size: int, device: torch.device) -> bool:
+    """Returns whether prepare_model turns BatchNorm into SyncBatchNorm: several CUDA processes."""
+    return world_size > 1 and device.type == "cuda"
+
+
 def prepare_model(
     model: nn.Module, device: torch.device, *, channels_last: bool = False
 ) -> nn.Module:
@@ -57,7 +62,7 @@ def prepare_model(
     """
     world_size = dist.get_world_size()
     has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
-    if has_bn and world_size > 1 and device.type == "cuda":
+    if has_bn and uses_sync_batchnorm(world_size, device):
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
         note = f"SyncBatchNorm over {world_size} processes"
     elif has_bn and world_size > 1:

@@ -6,6 +6,7 @@ other tasks.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import pickle
@@ -22,11 +23,17 @@ from seg.data import (
 )
 from seg.data.validate import check_data
 from seg.engine.checkpoint import load_checkpoint, nonfinite_entries
+from seg.engine.prepare import uses_sync_batchnorm
 from seg.engine.run_dir import check_run_dir
 from seg.engine.schedule import poly_scheduler
 from seg.engine.trainer import LoopConfig, train
 from seg.evaluation import evaluate
-from seg.layers import valid_or_none
+from seg.layers import (
+    convert_masked_batchnorm,
+    count_masked_batchnorm,
+    real_pixels,
+    valid_or_none,
+)
 from seg.models import build_model
 from seg.models.pretrained import TORCHVISION_PREFIX, load_backbone
 from seg.utils import distributed as dist
@@ -34,17 +41,53 @@ from seg.utils.errors import UserError
 from seg.utils.labels import IGNORE_INDEX
 
 
-def segmentation_step(model, batch, *, mask_propagation: bool = False) -> torch.Tensor:
+def segmentation_step(
+    model, batch, *, mask_propagation: bool = False, masked_batchnorm: bool = False
+) -> torch.Tensor:
     """Returns the cross-entropy (ignore 255) of the model's logits on a training batch.
 
     mask_propagation=False gives the model the padded crops as images (black, label 255), so
     zero and partial padding models see the same pixels; True also passes `valid`, and the
-    partial model treats the padding as holes.
+    partial model treats the padding as holes. masked_batchnorm=True runs the forward inside
+    real_pixels(valid): the model's MaskedBatchNorm2d layers leave the padding out of their
+    statistics, whether or not the model itself is given `valid`.
     """
-    # Crops without padding need no mask propagation: an all-ones `valid` gives the same logits.
-    valid = valid_or_none(batch.get("valid")) if mask_propagation else None
-    logits = model(batch["image"], valid)
+    # Crops without padding need neither: an all-ones `valid` gives the same logits and statistics.
+    valid = valid_or_none(batch.get("valid")) if mask_propagation or masked_batchnorm else None
+    with real_pixels(valid) if masked_batchnorm else contextlib.nullcontext():
+        logits = model(batch["image"], valid if mask_propagation else None)
     return F.cross_entropy(logits.float(), batch["label"], ignore_index=IGNORE_INDEX)
+
+
+def training_step(cfg: Config):
+    """Returns the config's loss step: segmentation_step with its two train.* mask options."""
+    t = cfg.train
+    return functools.partial(segmentation_step, mask_propagation=t.mask_propagation,
+                             masked_batchnorm=t.masked_batchnorm)
+
+
+def check_masked_batchnorm(masked_batchnorm: bool, world_size: int,
+                           device: torch.device) -> None:
+    """Raises a ConfigError when train.masked_batchnorm would meet SyncBatchNorm, which has no
+    masked statistics (prepare_model converts BatchNorm for several CUDA processes)."""
+    if masked_batchnorm and uses_sync_batchnorm(world_size, device):
+        raise ConfigError(
+            "train.masked_batchnorm=true works on one GPU or on CPU processes (gloo); with "
+            f"{world_size} CUDA processes BatchNorm becomes SyncBatchNorm, which has no masked "
+            "statistics — set train.masked_batchnorm=false or run one process"
+        )
+
+
+def mask_batchnorm(model: torch.nn.Module, masked_batchnorm: bool) -> torch.nn.Module:
+    """Returns model, its nn.BatchNorm2d layers switched to MaskedBatchNorm2d when
+    masked_batchnorm (rank 0 says how many); the state_dict keys stay those of plain BN."""
+    if not masked_batchnorm:
+        return model
+    convert_masked_batchnorm(model)
+    if dist.is_main_process():
+        print(f"masked BatchNorm: {count_masked_batchnorm(model)} layers take train-mode "
+              "statistics over the real pixels of the crops", flush=True)
+    return model
 
 
 def validate_miou(model, dataset, *, device) -> dict:
@@ -178,16 +221,17 @@ def train_segmentation(cfg: Config) -> dict:
     # refused before anything is loaded or written; the engine checks again as it starts
     check_run_dir(cfg.run_dir(), resuming=bool(cfg.train.resume), overwrite=cfg.train.overwrite)
     device = dist.init_distributed(cfg.train.device)
+    check_masked_batchnorm(cfg.train.masked_batchnorm, dist.get_world_size(), device)
     if dist.is_main_process():
         print(format_config(cfg), flush=True)
     # Same initial weights on every rank (DDP broadcasts rank 0's anyway).
     torch.manual_seed(cfg.train.seed)
-    model = build_model_of(cfg)
+    model = mask_batchnorm(build_model_of(cfg), cfg.train.masked_batchnorm)
     optimizer = build_optimizer(model, cfg)
     scheduler = poly_scheduler(optimizer, cfg.train.iterations, cfg.train.poly_power)
     train_data, val_data = build_datasets(cfg)
     validate = functools.partial(validate_miou, dataset=val_data, device=device)
-    step = functools.partial(segmentation_step, mask_propagation=cfg.train.mask_propagation)
+    step = training_step(cfg)
     return train(
         model,
         train_data,

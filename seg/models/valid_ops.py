@@ -36,9 +36,10 @@ image's region, then BN/ReLU of those, sums and maxima, the broadcast image pool
 place where holes still count is train-mode BatchNorm: its batch statistics average over every
 position, holes included. Their values do not depend on the hole pixels (so changing hole
 pixels changes nothing, which the tests check in train mode too), but the *fraction* of holes
-shifts the statistics. A masked BatchNorm would remove that; we keep nn.BatchNorm2d (the
-`norm_layer` argument, checkpoints and SyncBatchNorm conversion stay standard) and accept
-that bias; it only arises when training on padded batches (fixed-size crops have no holes).
+shifts the statistics. It only arises when training on padded batches (fixed-size crops have
+no holes). The models keep nn.BatchNorm2d (the `norm_layer` argument, checkpoints and
+SyncBatchNorm conversion stay standard); the training option train.masked_batchnorm (default
+off) swaps it for seg.layers.MaskedBatchNorm2d, whose statistics cover the real pixels only.
 """
 from typing import Optional, Sequence
 
