@@ -113,7 +113,7 @@ def test_bad_ablation_file_is_one_clear_error(tmp_path, changes, message):
 def test_the_shipped_ablation_file_loads():
     ablation = load_ablation(REPO / "configs/ablations/synthetic_gap.yaml")
     assert ablation.base == "recipe" and ablation.paddings == ("zeros", "partial")
-    assert ablation.arm("recipe").folder == "checkpoints/demo"
+    assert ablation.arm("recipe").overrides == [] and len(ablation.seeds) >= 3
     assert all("data.crop_past_border=true" in a.overrides for a in ablation.arms[1:])
 
 

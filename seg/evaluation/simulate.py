@@ -32,16 +32,21 @@ def simulate_groups(
     union = rng.integers(500, 1500, size=(images, columns, classes))
     base = rng.uniform(0.4, 0.8, size=(images, columns, classes))
     paired = rng.normal(0.0, image_sd, size=(images, columns, classes))
-    groups = []
-    for group, (m, effect) in enumerate(zip(runs, (0.0, shift))):
-        sign = 1.0 if group else -1.0
-        counts = []
-        for _ in range(m):
-            p = base + effect + sign * paired / 2 + rng.normal(0.0, seed_sd)
-            p = p + rng.normal(0.0, noise_sd, size=p.shape)
-            counts.append(np.round(union * np.clip(p, 0.0, 1.0)).astype(np.int64))
-        groups.append((np.stack(counts), np.broadcast_to(union, (m, *union.shape)).copy()))
-    return groups
+    return [
+        _runs(rng, union, base + effect + sign * paired / 2, m, seed_sd, noise_sd)
+        for m, effect, sign in zip(runs, (0.0, shift), (-1.0, 1.0))
+    ]
+
+
+def _runs(rng, union, ratio, m, seed_sd, noise_sd):
+    """Return (intersection, union) of m runs: each run's ratios are `ratio` plus one seed offset
+    and per-image noise."""
+    counts = []
+    for _ in range(m):
+        p = ratio + rng.normal(0.0, seed_sd)
+        p = p + rng.normal(0.0, noise_sd, size=p.shape)
+        counts.append(np.round(union * np.clip(p, 0.0, 1.0)).astype(np.int64))
+    return np.stack(counts), np.broadcast_to(union, (m, *union.shape)).copy()
 
 
 def coverage(trials, *, resamples=500, seed=0, truth=0.0, **kwargs):
@@ -79,15 +84,8 @@ def simulate_arms(
     union = rng.integers(500, 1500, size=(images, 1, classes))
     base = rng.uniform(0.4, 0.75, size=(images, 1, classes))
     paired = rng.normal(0.0, image_sd, size=(images, 1, classes))
-    groups = []
-    for arm_effect, extra in ((0.0, 0.0), (main, interaction)):
-        for other in (False, True):
-            shift = arm_effect + (gap + extra if other else 0.0)
-            sign = 1.0 if other else -1.0
-            counts = []
-            for _ in range(runs):
-                p = base + shift + sign * paired / 2 + rng.normal(0.0, seed_sd)
-                p = p + rng.normal(0.0, noise_sd, size=p.shape)
-                counts.append(np.round(union * np.clip(p, 0.0, 1.0)).astype(np.int64))
-            groups.append((np.stack(counts), np.broadcast_to(union, (runs, *union.shape)).copy()))
-    return groups
+    return [
+        _runs(rng, union, base + shift + sign * paired / 2, runs, seed_sd, noise_sd)
+        for arm_effect, extra in ((0.0, 0.0), (main, interaction))
+        for shift, sign in ((arm_effect, -1.0), (arm_effect + gap + extra, 1.0))
+    ]
