@@ -18,7 +18,8 @@ from pathlib import Path
 from seg.diagnostics.ablation import load_ablation, run_ablation
 from seg.diagnostics.ablation_report import ablation_markdown
 from seg.engine.sweep import EXECUTORS
-from seg.utils.errors import UserError, run_cli
+from seg.evaluation.comparison import check_resamples
+from seg.utils.errors import run_cli
 
 
 def parse_args(argv=None):
@@ -40,8 +41,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.resamples < 100:
-        raise UserError(f"--resamples {args.resamples} is too few for 2.5% tails; use 1000 or more")
+    check_resamples(args.resamples)
     ablation = load_ablation(args.ablation, args.overrides)
     out = args.out or f"checkpoints/ablations/{Path(args.ablation).stem}"
     result = run_ablation(ablation, out, jobs=args.jobs, executor=args.executor,

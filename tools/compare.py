@@ -12,9 +12,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from seg.evaluation.comparison import compare, load_group, save_comparison
+from seg.evaluation.comparison import check_resamples, compare, load_group, save_comparison
 from seg.evaluation.comparison_report import comparison_markdown
-from seg.utils.errors import UserError, run_cli
+from seg.utils.errors import run_cli
 
 
 def parse_args(argv=None):
@@ -51,8 +51,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.resamples < 100:
-        raise UserError(f"--resamples {args.resamples} is too few for 2.5% tails; use 1000 or more")
+    check_resamples(args.resamples)
     result = compare(
         load_group(args.names[0], args.a),
         load_group(args.names[1], args.b),

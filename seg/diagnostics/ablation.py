@@ -21,15 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 import yaml
 
 from seg.config import ConfigError, load_config, repo_path
-from seg.data import build_train_dataset, resolve_data_root
 from seg.diagnostics.ablation_report import ablation_markdown
 from seg.diagnostics.inputs import default_layers, load_images, synthetic_images
 from seg.diagnostics.position import position_probe
-from seg.engine.segmentation import load_model
+from seg.engine.segmentation import data_root_of, load_model, train_dataset_of
 from seg.engine.sweep import plan_runs, run_sweep
 from seg.evaluation.bootstrap import bootstrap_groups, percentile_interval
 from seg.evaluation.comparison import Group, read_stats
@@ -66,6 +64,14 @@ class Ablation:
 
     def arm(self, name: str) -> Arm:
         return next(a for a in self.arms if a.name == name)
+
+    def overrides_of(self, arm: Arm) -> list[str]:
+        """Returns what every run of the arm gets after the recipe: shared, then the arm's."""
+        return [*self.overrides, *arm.overrides]
+
+    def config_of(self, arm: Arm):
+        """Returns the arm's resolved Config (a bad override raises ConfigError)."""
+        return load_config(self.config, self.overrides_of(arm))
 
 
 def load_ablation(path, overrides=()) -> Ablation:
@@ -115,7 +121,7 @@ def load_ablation(path, overrides=()) -> Ablation:
         raise UserError(f"{path}: probe arms {bad} are not arms")
     for arm in arms:  # every override checked before anything runs
         try:
-            load_config(ablation.config, [*ablation.overrides, *arm.overrides])
+            ablation.config_of(arm)
         except ConfigError as err:
             raise UserError(f"{path}: arm {arm.name}: {err}") from None
     return ablation
@@ -127,21 +133,14 @@ def arm_folder(ablation: Ablation, arm: Arm, out: Path) -> Path:
 
 def arm_runs(ablation: Ablation, arm: Arm, out: Path):
     return plan_runs(ablation.config, ablation.seeds, list(ablation.paddings),
-                     [*ablation.overrides, *arm.overrides], arm_folder(ablation, arm, out))
+                     ablation.overrides_of(arm), arm_folder(ablation, arm, out))
 
 
 def crop_padding(ablation: Ablation, arm: Arm, *, seed: int = 0, crops: int = 256) -> dict:
     """Return {"pixels": share of crop pixels that are padding, "crops": share of crops with
     any} over the first `crops` crops of epoch 0 of the arm's training data for `seed` (what
     train.mask_propagation and train.masked_batchnorm act on)."""
-    cfg = load_config(ablation.config, [*ablation.overrides, *arm.overrides])
-    d = cfg.data
-    dataset = build_train_dataset(
-        resolve_data_root(repo_path(d.root) if d.root else None), fold=d.fold,
-        crop_size=d.crop_size, scale_range=d.scale_range, coarse=d.coarse,
-        class_uniform_fraction=d.class_uniform_fraction, class_uniform_tile=d.class_uniform_tile,
-        color_jitter=d.color_jitter, blur=d.blur, crop_past_border=d.crop_past_border,
-        seed=seed, progress=False)
+    dataset = train_dataset_of(ablation.config_of(arm), seed=seed, progress=False)
     dataset.set_epoch(0)
     # A sample is enough for a share; a Cityscapes epoch is 2,975 full-size crops.
     holes = [1.0 - float(dataset[i]["valid"].mean()) for i in range(min(len(dataset), crops))]
@@ -169,8 +168,8 @@ def probe_models(ablation: Ablation, out: Path, say=print) -> dict:
     for name in ablation.probe_arms:
         arm = ablation.arm(name)
         runs = arm_runs(ablation, arm, out)
-        cfg = load_config(ablation.config, [*ablation.overrides, *arm.overrides])
-        root = resolve_data_root(repo_path(cfg.data.root) if cfg.data.root else None)
+        cfg = ablation.config_of(arm)
+        root = data_root_of(cfg)
         inputs = {"uniform": synthetic_images("uniform", ablation.probe_images, size),
                   "noise": synthetic_images("noise", ablation.probe_images, size, seed=1),
                   "real": load_images(Path(root) / "leftImg8bit" / cfg.eval.split,
@@ -178,9 +177,7 @@ def probe_models(ablation: Ablation, out: Path, say=print) -> dict:
         results[name] = {p: [] for p in ablation.paddings}
         for run in runs:
             model, _ = load_model(run.checkpoint)
-            with torch.no_grad():
-                probe = position_probe(model, inputs, default_layers(model))
-            results[name][run.padding].append(probe)
+            results[name][run.padding].append(position_probe(model, inputs, default_layers(model)))
             say(f"position probe: {name}/{run.name} done")
     return results
 
@@ -223,7 +220,7 @@ def run_ablation(ablation: Ablation, out, *, jobs=1, executor="local", resamples
     for arm in ablation.arms:
         say(f"\n== arm {arm.name}: {' '.join(arm.overrides) or '(the recipe as written)'}")
         run_sweep(ablation.config, seeds=ablation.seeds, paddings=list(ablation.paddings),
-                  overrides=[*ablation.overrides, *arm.overrides],
+                  overrides=ablation.overrides_of(arm),
                   out=arm_folder(ablation, arm, out), jobs=jobs, executor=executor,
                   eval_args=eval_args, resamples=resamples, say=say, **sweep_kwargs)
     padding = {arm.name: crop_padding(ablation, arm) for arm in ablation.arms}

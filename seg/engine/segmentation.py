@@ -126,27 +126,38 @@ def build_optimizer(model: torch.nn.Module, cfg: Config) -> torch.optim.SGD:
     )
 
 
+def data_root_of(cfg: Config):
+    """Returns the config's data root: data.root taken from the repository root (config paths are
+    not cwd-relative), or $CITYSCAPES_DATASET / datasets/cityscapes when it is None."""
+    return resolve_data_root(repo_path(cfg.data.root) if cfg.data.root else None)
+
+
+def train_dataset_of(cfg: Config, *, seed: int | None = None, progress: bool = True):
+    """Returns the config's training crops (seed: train.seed unless given)."""
+    d = cfg.data
+    return build_train_dataset(
+        data_root_of(cfg),
+        fold=d.fold,
+        crop_size=d.crop_size,
+        scale_range=d.scale_range,
+        coarse=d.coarse,
+        class_uniform_fraction=d.class_uniform_fraction,
+        class_uniform_tile=d.class_uniform_tile,
+        color_jitter=d.color_jitter,
+        blur=d.blur,
+        crop_past_border=d.crop_past_border,
+        seed=cfg.train.seed if seed is None else seed,
+        progress=progress,
+    )
+
+
 def build_datasets(cfg: Config):
     """Returns (training set, validation set) of the config's data root and fold."""
-    # config paths are repo-relative, not cwd-relative; None falls back to $CITYSCAPES_DATASET
-    root = resolve_data_root(repo_path(cfg.data.root) if cfg.data.root else None)
+    root = data_root_of(cfg)
     d = cfg.data
 
     def train_set():
-        return build_train_dataset(
-            root,
-            fold=d.fold,
-            crop_size=d.crop_size,
-            scale_range=d.scale_range,
-            coarse=d.coarse,
-            class_uniform_fraction=d.class_uniform_fraction,
-            class_uniform_tile=d.class_uniform_tile,
-            color_jitter=d.color_jitter,
-            blur=d.blur,
-            crop_past_border=d.crop_past_border,
-            seed=cfg.train.seed,
-            progress=dist.is_main_process(),
-        )
+        return train_dataset_of(cfg, progress=dist.is_main_process())
 
     # Rank 0 checks every file and computes the class-uniform location cache first; the others then
     # read both caches instead of racing.

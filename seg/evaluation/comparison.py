@@ -39,6 +39,12 @@ class Group:
     stats: list[PerImageStats]
 
 
+def check_resamples(resamples: int) -> None:
+    """Raises a UserError for a resample count too small for the 2.5% tails of a 95% interval."""
+    if resamples < 100:
+        raise UserError(f"--resamples {resamples} is too few for 2.5% tails; use 1000 or more")
+
+
 def read_stats(path) -> list[tuple[str, PerImageStats]]:
     """Return [(label, stats)] of a run folder, an evaluation .json or a per-image .npz."""
     path = Path(path)
